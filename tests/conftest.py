@@ -1,0 +1,41 @@
+"""Shared fixtures: the built site (built once per session through the same command as `make build`)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def built_site() -> Path:
+    """Run `python -m tools build` (strict) and return site/; the build's output is shown if it fails."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTORCH_DOCS_ROOT", "SITE_URL")}
+    proc = subprocess.run([sys.executable, "-m", "tools", "build"], cwd=ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"`python -m tools build` failed:\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+    return ROOT / "site"
+
+
+@pytest.fixture()
+def repo_copy(tmp_path: Path) -> Path:
+    """A throw-away copy of the repository's sources, for tests that edit or break things."""
+    dst = tmp_path / "repo"
+    ignore = shutil.ignore_patterns(".venv", ".git", "build", "site", "__pycache__", ".pytest_cache", "node_modules")
+    shutil.copytree(ROOT, dst, ignore=ignore)
+    return dst
+
+
+def run_tools(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`python -m tools ARGS` on a copy of the repository (PYTORCH_DOCS_ROOT points the tools at it)."""
+    env = {**os.environ, "PYTORCH_DOCS_ROOT": str(repo), "PYTHONPATH": str(repo)}
+    proc = subprocess.run([sys.executable, "-m", "tools", *args], cwd=repo, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"python -m tools {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc

@@ -1,0 +1,1 @@
+"""The project's tooling: execute notebooks, build the site, check content. Entry point: `python -m tools`."""

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up what the build and tests need, from nothing: Debian packages (when root; otherwise say which are
+# missing and how to install them), then a virtual environment in .venv with requirements.txt's exact pins.
+# Called by the Makefile; safe to run again (it does only what is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mapfile -t packages < <(grep -v '^\s*#' debian-packages.txt | grep -v '^\s*$')
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages: ${missing[*]}" >&2
+    echo "setup: install them with: sudo apt-get install --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+echo "setup: installing Python packages (requirements.txt)"
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+touch .venv/.installed

@@ -1,0 +1,109 @@
+"""Assemble each language's docs tree in build/ and render it with mkdocs into site/<lang>/.
+
+The build tree (`build/docs/<lang>/`) is made of `docs/<lang>/` (hand-written pages), `docs/assets/`
+(self-hosted KaTeX, CSS, JS), the executed notebooks from `build/executed/<lang>/` as `topics/<topic>.ipynb`,
+and the generated pages (translation status, glossary). All languages render in one process, so jieba and
+the templates load once.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from tools import generated_pages
+from tools.notebooks import BuildError, languages
+from tools.paths import BUILD, DOCS, SITE, SOURCE_LANG, config_file
+
+DOCS_TREE = BUILD / "docs"
+
+
+def assemble(lang: str, executed: Path) -> Path:
+    """Lay out build/docs/<lang>/ from its parts; returns the folder."""
+    dst = DOCS_TREE / lang
+    if dst.exists():
+        shutil.rmtree(dst)
+    pages = DOCS / lang if (DOCS / lang).is_dir() else DOCS / SOURCE_LANG  # a new language starts from zh's pages
+    shutil.copytree(pages, dst)
+    shutil.copytree(DOCS / "assets", dst / "assets")
+    (dst / "topics").mkdir(exist_ok=True)
+    for nb in sorted((executed / lang).glob("*.ipynb")):
+        shutil.copy2(nb, dst / "topics" / nb.name)
+    generated_pages.write_all(lang, dst)
+    return dst
+
+
+class _FailOnWarning(logging.Handler):
+    """mkdocs' --strict, in-process: remember every warning so the build can fail naming them all."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def render(lang: str) -> float:
+    """Render one language with mkdocs (strict); returns the seconds it took."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    t0 = time.perf_counter()
+    handler = _FailOnWarning()
+    log = logging.getLogger("mkdocs")
+    log.addHandler(handler)
+    try:
+        config = load_config(str(config_file(lang)))
+        build(config)
+    except Exception as e:  # mkdocs logs the cause, then raises Abort / ConfigurationError
+        logged = "".join(f"\n  {m}" for m in handler.messages)
+        raise BuildError(f"{config_file(lang).name}: mkdocs build failed: {e}{logged}") from e
+    finally:
+        log.removeHandler(handler)
+    if handler.messages:
+        raise BuildError(f"{config_file(lang).name}: mkdocs reported warnings (strict):\n  " + "\n  ".join(handler.messages))
+    return time.perf_counter() - t0
+
+
+ROOT_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>PyTorch Docs Notes · PyTorch 文档笔记</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<script>
+  // Pick the reader's language when we have it, else the source language.
+  var langs = {langs};
+  var want = (navigator.languages || [navigator.language || ""]).map(function (l) {{ return l.slice(0, 2).toLowerCase(); }});
+  var lang = want.find(function (l) {{ return langs.indexOf(l) >= 0; }}) || langs[0];
+  location.replace(lang + "/");
+</script>
+<meta http-equiv="refresh" content="2; url={first}/">
+</head>
+<body>
+<ul>{links}</ul>
+</body>
+</html>
+"""
+
+
+def write_root(langs: list[str]) -> None:
+    """site/index.html: a redirect to the reader's language, with plain links for no-script readers."""
+    links = "".join(f'<li><a href="{lang}/" hreflang="{lang}">{lang}</a></li>' for lang in langs)
+    SITE.mkdir(exist_ok=True)
+    (SITE / "index.html").write_text(ROOT_PAGE.format(langs=repr(langs).replace("'", '"'), first=langs[0], links=links), encoding="utf-8")
+
+
+def build_all(executed: Path) -> dict[str, float]:
+    """Assemble and render every language; returns seconds per language."""
+    langs = languages()
+    timings = {}
+    for lang in langs:
+        if not config_file(lang).exists():
+            raise BuildError(f"notebooks/{lang}/ exists but {config_file(lang).name} does not (run `make new-language LANG={lang}`)")
+        assemble(lang, executed)
+        timings[lang] = render(lang)
+    write_root(langs)
+    return timings

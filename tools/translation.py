@@ -1,0 +1,130 @@
+"""Translation status, per cell: translated, stale or untranslated.
+
+Each markdown cell of a translation records which source cell it translates, as a fingerprint of the
+source (zh) cell's text in its metadata: `{"translation": {"source": "<hash>"}}` (`"state": "untranslated"`
+is added to cells a new-language scaffold copied from the source). When the source cell changes, its
+fingerprint no longer matches and the translated cell is *stale*. `mark` records the current fingerprints
+once a translator has brought cells up to date.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tools.notebooks import Notebook, all_notebooks, cell_hash, languages, write_notebook
+from tools.paths import SOURCE_LANG
+
+
+@dataclass
+class TopicStatus:
+    topic: str
+    lang: str
+    cells: int = 0  # markdown cells in the source
+    stale: list[int] = field(default_factory=list)  # 1-based cell numbers
+    untranslated: list[int] = field(default_factory=list)
+    missing: bool = False
+
+    @property
+    def translated(self) -> int:
+        return 0 if self.missing else self.cells - len(self.stale) - len(self.untranslated)
+
+    @property
+    def state(self) -> str:
+        if self.missing:
+            return "missing"
+        if self.untranslated and len(self.untranslated) == self.cells:
+            return "untranslated"
+        if self.stale or self.untranslated:
+            return "stale" if self.stale else "partial"
+        return "translated"
+
+
+def topic_status(source: Notebook, translation: Notebook | None, lang: str) -> TopicStatus:
+    src = source.read()
+    st = TopicStatus(source.topic, lang, cells=sum(c.cell_type == "markdown" for c in src.cells))
+    if lang == SOURCE_LANG:
+        return st
+    if translation is None or not translation.path.exists():
+        st.missing = True
+        return st
+    tr = translation.read()
+    for i, (a, b) in enumerate(zip(src.cells, tr.cells), start=1):
+        if a.cell_type != "markdown" or b.cell_type != "markdown":
+            continue
+        meta = b.metadata.get("translation", {})
+        if meta.get("state") == "untranslated":
+            st.untranslated.append(i)
+        elif meta.get("source") != cell_hash(a.source):
+            st.stale.append(i)
+    return st
+
+
+def status(lang: str) -> list[TopicStatus]:
+    """Status of every topic in `lang` (the source language is complete by definition)."""
+    nbs = all_notebooks()
+    sources = [n for n in nbs if n.lang == SOURCE_LANG]
+    by_topic = {n.topic: n for n in nbs if n.lang == lang}
+    return [topic_status(s, by_topic.get(s.topic), lang) for s in sources]
+
+
+def percent(statuses: list[TopicStatus]) -> float:
+    total = sum(s.cells for s in statuses)
+    return 100.0 * sum(s.translated for s in statuses) / total if total else 100.0
+
+
+def mark(nbf: Notebook, cells: list[int] | None = None) -> list[int]:
+    """Record that the markdown cells of translation `nbf` (all, or the 1-based `cells`) are up to date."""
+    source = Notebook(SOURCE_LANG, nbf.topic, nbf.path.parent.parent / SOURCE_LANG / nbf.path.name).read()
+    nb = nbf.read()
+    done = []
+    for i, (a, b) in enumerate(zip(source.cells, nb.cells), start=1):
+        if b.cell_type == "markdown" and (cells is None or i in cells):
+            b.metadata["translation"] = {"source": cell_hash(a.source)}
+            done.append(i)
+    write_notebook(nb, nbf.path)
+    return done
+
+
+def report() -> str:
+    """The text `make translations` prints: per language and topic, what is done and what is not."""
+    lines = []
+    for lang in languages():
+        sts = status(lang)
+        lines.append(f"{lang}: {percent(sts):.0f}% translated" + (" (source language)" if lang == SOURCE_LANG else ""))
+        if lang == SOURCE_LANG:
+            continue
+        for s in sts:
+            detail = ""
+            if s.stale:
+                detail += f"  stale cells: {', '.join(map(str, s.stale))}"
+            if s.untranslated:
+                detail += f"  untranslated cells: {len(s.untranslated)}"
+            lines.append(f"  {s.topic:<20} {s.state:<12} {s.translated}/{s.cells} cells{detail}")
+    return "\n".join(lines)
+
+
+# The status page -------------------------------------------------------------------------------------
+
+_PAGE = {
+    "zh": ("翻译进度", "每个主题按 Markdown 单元统计：源语言（中文）改动后尚未同步的单元记为“过时”。运行 `make translations` 可在本地查看同样的报告。",
+           ("语言", "完成度"), ("主题", "状态", "已翻译单元", "需要处理的单元"),
+           {"translated": "已翻译", "stale": "过时", "partial": "部分翻译", "untranslated": "未翻译", "missing": "缺失"}),
+    "en": ("Translation status", "Counted per markdown cell of each topic: a cell whose source (Chinese) text changed since it was translated is *stale*. `make translations` prints the same report locally.",
+           ("Language", "Done"), ("Topic", "State", "Translated cells", "Cells to do"),
+           {"translated": "translated", "stale": "stale", "partial": "partly translated", "untranslated": "untranslated", "missing": "missing"}),
+}
+
+
+def status_page(lang: str) -> str:
+    """Markdown of the translation-status page, in `lang` (English wording for languages without their own)."""
+    title, intro, (h_lang, h_done), (h_topic, h_state, h_cells, h_todo), states = _PAGE.get(lang, _PAGE["en"])
+    out = [f"# {title}", "", intro, "", f"| {h_lang} | {h_done} |", "| --- | ---: |"]
+    for other in languages():
+        out.append(f"| `{other}` | {percent(status(other)):.0f}% |")
+    for other in languages():
+        if other == SOURCE_LANG:
+            continue
+        out += ["", f"## `{other}`", "", f"| {h_topic} | {h_state} | {h_cells} | {h_todo} |", "| --- | --- | ---: | --- |"]
+        for s in status(other):
+            todo = ", ".join(map(str, s.stale + s.untranslated)) or "—"
+            out.append(f"| [{s.topic}](topics/{s.topic}.ipynb) | {states[s.state]} | {s.translated}/{s.cells} | {todo} |")
+    return "\n".join(out) + "\n"
