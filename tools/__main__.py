@@ -48,7 +48,7 @@ def cmd_build(args: list[str]) -> int:
     stats = execute_all()
     print(stats.summary())
     timings = build_all(EXECUTED)
-    print("rendered " + ", ".join(f"{lang} in {s:.1f} s" for lang, s in timings.items()))
+    print("rendered " + ", ".join(f"{lang} in {s:.1f} s" if s is not None else f"{lang}: unchanged" for lang, s in timings.items()))
     print(f"build finished in {time.perf_counter() - t0:.1f} s: site/")
     return 0
 

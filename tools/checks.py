@@ -56,6 +56,7 @@ def missing_alt_text(nb_path: str, nb) -> list[str]:
 
 def run_all() -> list[str]:
     """Every source-level check, in the order a contributor should fix them."""
+    from tools.safety import lint_notebook
     from tools.snippets import find_drift  # local: snippets imports this module's siblings
 
     notebooks = all_notebooks()
@@ -66,4 +67,6 @@ def run_all() -> list[str]:
     problems += structure_parity(notebooks)
     problems += committed_outputs(notebooks)
     problems += [str(d) for d in find_drift(notebooks)]
+    for nbf in notebooks:
+        problems += lint_notebook(nbf.read(), nbf.rel)
     return problems

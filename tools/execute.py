@@ -35,8 +35,10 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 from tools import recorded
 from tools.checks import missing_alt_text
+from tools.safety import lint_notebook
 from tools.notebooks import BuildError, Notebook, all_notebooks, code_key, code_view, write_notebook
-from tools.paths import BUILD, ROOT
+from tools.paths import BUILD, ROOT, SOURCE_LANG
+from tools.translation import topic_status
 
 CACHE_DIR = BUILD / "jupyter-cache"
 EXECUTED = BUILD / "executed"
@@ -144,6 +146,15 @@ def merge_outputs(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode) ->
     return merged
 
 
+def translation_state(nbf: Notebook, notebooks: list[Notebook]) -> dict:
+    """What the page's notice needs: whether this translation is stale or untranslated, and which cells."""
+    source = next((n for n in notebooks if n.lang == SOURCE_LANG and n.topic == nbf.topic), None)
+    if nbf.lang == SOURCE_LANG or source is None:
+        return {"state": "source"}
+    st = topic_status(source, nbf, nbf.lang)
+    return {"state": st.state, "stale": st.stale, "untranslated": st.untranslated}
+
+
 def execute_all(notebooks: list[Notebook] | None = None, out_dir: Path = EXECUTED, use_recorded: bool = True) -> Stats:
     """Execute (or fetch from the cache) every notebook; write executed copies to `out_dir/<lang>/<topic>.ipynb`."""
     notebooks = notebooks if notebooks is not None else all_notebooks()
@@ -174,8 +185,9 @@ def execute_all(notebooks: list[Notebook] | None = None, out_dir: Path = EXECUTE
                 print(f"executed in {time.perf_counter() - t0:.1f} s", flush=True)
             stamp = {**stamp, "source": "build"}
         merged = merge_outputs(nb, executed)
-        merged.metadata["pytorch_docs"] = {"execution": stamp, "code_key": code_key(nb)}
-        problems = missing_alt_text(nbf.rel, merged)
+        merged.metadata["pytorch_docs"] = {"execution": stamp, "code_key": code_key(nb),
+                                           "translation": translation_state(nbf, notebooks)}
+        problems = missing_alt_text(nbf.rel, merged) + lint_notebook(merged, nbf.rel)
         if problems:
             raise BuildError("\n".join(problems))
         write_notebook(merged, out_dir / nbf.lang / f"{nbf.topic}.ipynb")

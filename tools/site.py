@@ -7,14 +7,16 @@ the templates load once.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
 
 from tools import generated_pages
 from tools.notebooks import BuildError, languages
-from tools.paths import BUILD, DOCS, SITE, SOURCE_LANG, config_file
+from tools.paths import BUILD, DOCS, ROOT, SITE, SOURCE_LANG, config_file
 
 DOCS_TREE = BUILD / "docs"
 
@@ -96,14 +98,37 @@ def write_root(langs: list[str]) -> None:
     (SITE / "index.html").write_text(ROOT_PAGE.format(langs=repr(langs).replace("'", '"'), first=langs[0], links=links), encoding="utf-8")
 
 
-def build_all(executed: Path) -> dict[str, float]:
-    """Assemble and render every language; returns seconds per language."""
+def inputs_fingerprint(lang: str) -> str:
+    """Everything a language's render depends on: its assembled tree, the configs, theme overrides, hooks
+    and the environment variables the configs read. Equal fingerprint, equal site: the render is skipped."""
+    h = hashlib.sha256()
+    files = [*sorted((DOCS_TREE / lang).rglob("*")), ROOT / "mkdocs.yml", config_file(lang), ROOT / "requirements.txt",
+             *sorted((ROOT / "overrides").rglob("*")), *sorted((ROOT / "tools").glob("*.py"))]
+    for f in files:
+        if f.is_file():
+            h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    for var in ("SITE_URL", "REPO_URL", "REPO_EDIT_URI"):
+        h.update(f"{var}={os.environ.get(var, '')}".encode())
+    return h.hexdigest()
+
+
+def build_all(executed: Path) -> dict[str, float | None]:
+    """Assemble and render every language; returns seconds per language (None: unchanged, not rendered)."""
     langs = languages()
-    timings = {}
+    timings: dict[str, float | None] = {}
     for lang in langs:
         if not config_file(lang).exists():
             raise BuildError(f"notebooks/{lang}/ exists but {config_file(lang).name} does not (run `make new-language LANG={lang}`)")
         assemble(lang, executed)
+        stamp = BUILD / f"rendered-{lang}.sha256"
+        fingerprint = inputs_fingerprint(lang)
+        if stamp.exists() and stamp.read_text() == fingerprint and (SITE / lang / "index.html").exists():
+            timings[lang] = None
+            continue
+        stamp.unlink(missing_ok=True)
         timings[lang] = render(lang)
+        stamp.write_text(fingerprint)
+    for stale in set(p.name for p in SITE.iterdir() if p.is_dir()) - set(langs) if SITE.exists() else ():
+        shutil.rmtree(SITE / stale)  # a removed language leaves no pages behind
     write_root(langs)
     return timings

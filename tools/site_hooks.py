@@ -11,6 +11,7 @@ Loaded by mkdocs from a file path (mkdocs.yml `hooks:`), so it imports the proje
 """
 from __future__ import annotations
 
+import base64
 import json
 import re
 import sys
@@ -19,8 +20,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bs4 import BeautifulSoup  # noqa: E402  (nbconvert's own dependency)
 
 from tools import notebook_css  # noqa: E402
 from tools.paths import SOURCE_LANG  # noqa: E402
@@ -52,7 +51,7 @@ def _notebook_meta(page, config, nb) -> dict:
         "lang": lang,
         "topic": topic,
         "colab_url": f"https://colab.research.google.com/github/{repo}/blob/{branch}/{source}",
-        "download_url": f"../{topic}.ipynb",  # include_source copies the executed notebook beside the page folder
+        "download_url": f"{topic}.ipynb",  # include_source copies the executed notebook into the page's folder
         "download_name": f"{topic}.{lang}.ipynb",
         "edit_url": f"{config.repo_url.rstrip('/')}/edit/{branch}/{source}",
         "source_url": f"{config.repo_url.rstrip('/')}/blob/{branch}/notebooks/{SOURCE_LANG}/{topic}.ipynb",
@@ -77,12 +76,53 @@ def _stamp_html(meta: dict) -> str:
 def _notice_html(meta: dict) -> str:
     s, tr = meta["strings"], meta["pytorch_docs"].get("translation", {})
     link = f' <a href="{escape(meta["source_url"])}">{escape(s.get("see_source", "source"))}</a>'
-    if tr.get("state") == "untranslated":
+    if tr.get("untranslated"):
         return f'<div class="admonition warning nb-untranslated" data-search-exclude><p>{escape(s["untranslated"])}{link}</p></div>'
     if tr.get("stale"):
         text = s["stale"].format(cells=", ".join(map(str, tr["stale"])))
         return f'<div class="admonition warning nb-stale" data-search-exclude><p>{escape(text)}{link}</p></div>'
     return ""
+
+
+_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
+_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S)
+_CELL = re.compile(r'id="cell-id=(?P<id>[^"]+)"')
+_DATA_IMG = re.compile(r'<img(?P<pre>[^>]*?)\ssrc="data:image/(?P<type>svg\+xml|png|jpeg);base64,(?P<data>[^"]+)"(?P<post>[^>]*)>')
+_UNINDEXED = re.compile(r'<div class="(?P<cls>jp-OutputArea[ "]|jp-InputPrompt|jp-OutputPrompt|zeroclipboard-container)')
+_EXT = {"svg+xml": "svg", "png": "png", "jpeg": "jpg"}
+
+
+def _drop_script(m: re.Match) -> str:
+    """mkdocs-jupyter's MathJax (empty src, or its config) and CDN loaders go; its copy-button script stays."""
+    attrs, body = m["attrs"].lower(), m["body"]
+    empty_src = re.search(r"""\bsrc=(""|'')""", attrs) is not None
+    if empty_src or "mathjax" in attrs or "cdnjs" in body or "mermaid" in body or "require.js" in body:
+        return ""
+    return m.group(0)
+
+
+def _figures_to_files(html: str, nb: dict, out_dir: Path) -> str:
+    """Each figure becomes a file beside the page (cached, gzip-served), with the cell's alt text.
+
+    Why: mkdocs-jupyter inlines figures as base64 data URIs, which do not compress, are not cached and make
+    the page (and the search plugin's parse) several times heavier.
+    """
+    alts = {c.get("id"): c.get("metadata", {}).get("alt", "") for c in nb["cells"] if c["cell_type"] == "code"}
+    out, last, cell_id, n = [], 0, None, 0
+    marks = [(m.start(), m["id"]) for m in _CELL.finditer(html)]
+    for m in _DATA_IMG.finditer(html):
+        while marks and marks[0][0] < m.start():
+            cell_id = marks.pop(0)[1]
+        n += 1
+        name = f"figure-{n}.{_EXT[m['type']]}"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / name).write_bytes(base64.b64decode(m["data"]))
+        attrs = re.sub(r'\s(alt|loading|decoding)="[^"]*"', "", m["pre"] + m["post"])
+        out.append(html[last:m.start()])
+        out.append(f'<img src="{name}" alt="{escape(alts.get(cell_id) or "")}" loading="lazy" decoding="async"{attrs}>')
+        last = m.end()
+    out.append(html[last:])
+    return "".join(out)
 
 
 def on_page_content(html, page, config, files, **kwargs):
@@ -93,32 +133,17 @@ def on_page_content(html, page, config, files, **kwargs):
     page.meta["notebook"] = meta
     page.edit_url = meta["edit_url"]
 
-    soup = BeautifulSoup(html, "html.parser")
-    # Offline: the inlined stylesheets (served once instead), the empty MathJax and the CDN loaders.
-    for style in soup.find_all("style"):
-        _css_seen.append(style.get_text())
-        style.decompose()
-    for script in soup.find_all("script"):
-        src = script.get("src")
-        if src is not None and not src.strip() or "cdnjs" in script.get_text() or "mermaid" in script.get_text() or "mathjax" in (src or "").lower():
-            script.decompose()
-    # Alt text from each code cell's `alt` metadata (cells carry their id in the HTML).
-    alts = {c.get("id"): c.get("metadata", {}).get("alt", "") for c in nb["cells"] if c["cell_type"] == "code"}
-    for cell in soup.select("div.jp-Cell"):
-        cell_id = (cell.get("id") or "").removeprefix("cell-id=")
-        for img in cell.select(".jp-OutputArea img"):
-            img["alt"] = alts.get(cell_id) or ""
+    # Offline and light: the inlined stylesheets (served once as assets/notebook.css), MathJax, CDN loaders.
+    _css_seen.extend(m.group(1) for m in _STYLE.finditer(html))
+    html = _STYLE.sub("", html)
+    html = _SCRIPT.sub(_drop_script, html)
+    html = _figures_to_files(html, nb, Path(config.site_dir) / page.file.dest_uri.rsplit("/", 1)[0])
     # Outputs, prompts and copy notices stay out of the search index.
-    for el in soup.select(".jp-OutputArea, .jp-InputPrompt, .jp-OutputPrompt, .zeroclipboard-container"):
-        el["data-search-exclude"] = ""
+    html = _UNINDEXED.sub(lambda m: f'<div data-search-exclude class="{m["cls"]}', html)
     # Stamp and notice right under the title.
-    h1 = soup.find("h1")
-    extra = BeautifulSoup(_stamp_html(meta) + _notice_html(meta), "html.parser")
-    if h1 is not None:
-        h1.insert_after(extra)
-    else:
-        soup.insert(0, extra)
-    return str(soup)
+    extra = _stamp_html(meta) + _notice_html(meta)
+    h1_end = html.find("</h1>")
+    return html[: h1_end + 5] + extra + html[h1_end + 5:] if h1_end >= 0 else extra + html
 
 
 def on_post_build(config, **kwargs):

@@ -1,0 +1,155 @@
+"""The built site, read as files: every notebook rendered, nothing from outside, links resolve."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tools.notebooks import languages, topics
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+LOCAL = "http://127.0.0.1:8000/"
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_every_notebook_page_is_rendered(built_site, lang):
+    """mkdocs-static-i18n's failure mode (upstream #198) is a raw .ipynb copied as index.html: guard it."""
+    for topic in topics():
+        page = built_site / lang / "topics" / topic / "index.html"
+        assert page.exists(), f"{lang}/{topic}: no page"
+        text = page.read_text(encoding="utf-8")
+        assert not text.lstrip().startswith("{"), f"{page}: raw notebook JSON"
+        soup = BeautifulSoup(text, "html.parser")
+        assert soup.select("div.jp-Notebook div.jp-CodeCell"), f"{page}: no rendered code cells"
+        assert soup.select(".jp-OutputArea-output"), f"{page}: no outputs"
+        assert soup.find("h1"), f"{page}: no title"
+        assert soup.html.get("lang", "").startswith(lang), f"{page}: <html lang> is {soup.html.get('lang')}"
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_search_index_holds_every_topic_without_outputs(built_site, lang):
+    index = json.loads((built_site / lang / "search" / "search_index.json").read_text(encoding="utf-8"))
+    locations = {d["location"].split("#")[0] for d in index["docs"]}
+    for topic in topics():
+        assert f"topics/{topic}/" in locations, f"{lang}: topic {topic} not in the search index"
+    text = " ".join(d["text"] for d in index["docs"])
+    assert "Copied!" not in text and "Traceback" not in text and "tensor([[" not in text
+
+
+def test_chinese_search_is_segmented(built_site):
+    """With jieba, the index holds zero-width-space separated words, so 张量 is findable as a word."""
+    index = json.loads((built_site / "zh" / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert "zh" in index["config"]["lang"]
+    text = " ".join(d["text"] for d in index["docs"])
+    assert re.search("(^|[\u200b\\s])张量([\u200b\\s]|$)", text), "张量 is not a separate word in the zh index"
+
+
+def _resource_urls(soup: BeautifulSoup) -> list[str]:
+    urls = []
+    for tag, attr in (("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"), ("source", "src"),
+                      ("video", "src"), ("audio", "src"), ("embed", "src"), ("object", "data")):
+        for el in soup.find_all(tag):
+            if el.get(attr) and not (tag == "link" and set(el.get("rel", [])) & {"alternate", "canonical"}):
+                urls.append(el[attr])
+    for el in soup.find_all(style=True):
+        urls += re.findall(r"url\(['\"]?([^'\")]+)", el["style"])
+    for style in soup.find_all("style"):
+        urls += re.findall(r"url\(['\"]?([^'\")]+)", style.get_text())
+        urls += re.findall(r"@import\s+['\"]([^'\"]+)", style.get_text())
+    for script in soup.find_all("script"):
+        urls += re.findall(r"(?:import\(|fetch\()\s*['\"](https?://[^'\"]+)", script.get_text())
+    return urls
+
+
+def test_no_resource_from_outside_the_site(built_site):
+    """Scripts, styles, images, fonts: all self-hosted. Links (<a>) may point out; loads may not."""
+    offenders = []
+    for page in _pages(built_site):
+        for url in _resource_urls(_soup(page)):
+            host = urlparse(url).netloc
+            if host and not url.startswith(LOCAL):
+                offenders.append(f"{page.relative_to(built_site)}: {url[:100]}")
+    for css in built_site.rglob("*.css"):
+        for url in re.findall(r"url\(['\"]?(https?://[^'\")]+)", css.read_text(encoding="utf-8", errors="replace")):
+            offenders.append(f"{css.relative_to(built_site)}: {url}")
+    assert offenders == []
+
+
+def test_no_empty_or_mathjax_scripts(built_site):
+    for page in _pages(built_site):
+        for s in _soup(page).find_all("script"):
+            assert s.get("src", "x").strip(), f"{page}: empty <script src>"
+            assert "mathjax" not in (s.get("type", "") + s.get("src", "")).lower(), f"{page}: MathJax left in"
+
+
+def test_internal_links_and_anchors_resolve(built_site):
+    ids: dict[Path, set[str]] = {}
+
+    def anchors(path: Path) -> set[str]:
+        if path not in ids:
+            soup = _soup(path)
+            ids[path] = {el["id"] for el in soup.find_all(id=True)} | {el["name"] for el in soup.find_all("a", attrs={"name": True})}
+        return ids[path]
+
+    broken = []
+    for page in _pages(built_site):
+        for a in _soup(page).find_all("a", href=True):
+            href = a["href"]
+            if href.startswith(("mailto:", "javascript:")) or (urlparse(href).netloc and not href.startswith(LOCAL)):
+                continue
+            url = urljoin(page.relative_to(built_site).as_posix(), href.removeprefix(LOCAL[:-1]))
+            path_part, _, frag = url.partition("#")
+            target = built_site / unquote(path_part) if path_part else page
+            if target.is_dir() or path_part.endswith("/"):
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(built_site)} → {href}")
+            elif frag and target.suffix == ".html" and unquote(frag) not in anchors(target):
+                broken.append(f"{page.relative_to(built_site)} → {href} (no anchor)")
+    assert broken == []
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_notebook_pages_have_colab_download_edit_and_stamp(built_site, lang):
+    for topic in topics():
+        page = built_site / lang / "topics" / topic / "index.html"
+        soup = _soup(page)
+        colab = soup.select_one("a.nb-colab")["href"]
+        assert re.fullmatch(rf"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/[\w.-]+/notebooks/{lang}/{topic}\.ipynb", colab), colab
+        download = soup.select_one("a.nb-download")["href"]
+        nb = json.loads((page.parent / download).read_text(encoding="utf-8"))
+        assert nb["cells"][0]["source"], "downloaded notebook is empty"
+        edit = soup.select_one("a.nb-edit")["href"]
+        assert edit.endswith(f"/notebooks/{lang}/{topic}.ipynb")
+        stamp = soup.select_one(".nb-stamp").get_text()
+        assert re.search(r"torch \d+\.\d+", stamp) and re.search(r"\d{4}-\d\d-\d\d", stamp), stamp
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_figures_have_alt_text_in_the_page_language(built_site, lang):
+    seen = 0
+    for topic in topics():
+        for img in _soup(built_site / lang / "topics" / topic / "index.html").select(".jp-OutputArea img"):
+            alt = img.get("alt", "").strip()
+            assert alt, f"{lang}/{topic}: figure without alt text"
+            assert bool(CJK.search(alt)) == (lang == "zh"), f"{lang}/{topic}: alt text in the wrong language: {alt!r}"
+            seen += 1
+    assert seen >= 3, "expected the kaiming, activation and graph figures at least"
+
+
+def test_root_redirects_to_a_language(built_site):
+    text = (built_site / "index.html").read_text(encoding="utf-8")
+    for lang in languages():
+        assert f'href="{lang}/"' in text
