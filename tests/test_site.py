@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
@@ -45,7 +46,8 @@ def test_search_index_holds_every_topic_without_outputs(built_site, lang):
     for topic in topics():
         assert f"topics/{topic}/" in locations, f"{lang}: topic {topic} not in the search index"
     text = " ".join(d["text"] for d in index["docs"])
-    assert "Copied!" not in text and "Traceback" not in text and "tensor([[" not in text
+    assert "Copied!" not in text and "Traceback" not in text and "In [" not in text
+    assert not re.search(r"(?<!torch\.)tensor\(\[\[", text), "printed tensors (outputs) in the index"
 
 
 def test_chinese_search_is_segmented(built_site):
@@ -111,7 +113,7 @@ def test_internal_links_and_anchors_resolve(built_site):
                 continue
             url = urljoin(page.relative_to(built_site).as_posix(), href.removeprefix(LOCAL[:-1]))
             path_part, _, frag = url.partition("#")
-            target = built_site / unquote(path_part) if path_part else page
+            target = built_site / posixpath.normpath(unquote(path_part)).lstrip("/") if path_part else page
             if target.is_dir() or path_part.endswith("/"):
                 target = target / "index.html"
             if not target.exists():

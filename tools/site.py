@@ -56,6 +56,7 @@ def render(lang: str) -> float:
     handler = _FailOnWarning()
     log = logging.getLogger("mkdocs")
     log.addHandler(handler)
+    os.chdir(ROOT)  # mkdocs-jupyter's render cache_dir is relative to the working directory
     try:
         config = load_config(str(config_file(lang)))
         build(config)

@@ -21,6 +21,9 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from mkdocs.plugins import CombinedEvent, event_priority  # noqa: E402
+from mkdocs.structure.toc import get_toc  # noqa: E402
+
 from tools import notebook_css  # noqa: E402
 from tools.paths import SOURCE_LANG  # noqa: E402
 
@@ -69,18 +72,18 @@ def _stamp_html(meta: dict) -> str:
         parts.append(f"CUDA {ex['cuda']}")
     parts += [ex["date"], f"{ex['seconds']} s"]
     how = s.get("recorded") if ex.get("source") == "recorded" else s.get("built")
-    return (f'<p class="nb-stamp" data-search-exclude>{escape(s.get("executed_on", "executed on"))} '
-            f'{escape(" · ".join(parts))} <span class="nb-stamp__how">({escape(how or "")})</span></p>')
+    return (f'<div data-search-exclude class="nb-stamp">{escape(s.get("executed_on", "executed on"))} '
+            f'{escape(" · ".join(parts))} <span class="nb-stamp__how">({escape(how or "")})</span></div>')
 
 
 def _notice_html(meta: dict) -> str:
     s, tr = meta["strings"], meta["pytorch_docs"].get("translation", {})
     link = f' <a href="{escape(meta["source_url"])}">{escape(s.get("see_source", "source"))}</a>'
     if tr.get("untranslated"):
-        return f'<div class="admonition warning nb-untranslated" data-search-exclude><p>{escape(s["untranslated"])}{link}</p></div>'
+        return f'<div data-search-exclude class="admonition warning nb-untranslated"><p>{escape(s["untranslated"])}{link}</p></div>'
     if tr.get("stale"):
         text = s["stale"].format(cells=", ".join(map(str, tr["stale"])))
-        return f'<div class="admonition warning nb-stale" data-search-exclude><p>{escape(text)}{link}</p></div>'
+        return f'<div data-search-exclude class="admonition warning nb-stale"><p>{escape(text)}{link}</p></div>'
     return ""
 
 
@@ -125,6 +128,27 @@ def _figures_to_files(html: str, nb: dict, out_dir: Path) -> str:
     return "".join(out)
 
 
+_HEADING = re.compile(r'<h(?P<level>[1-6]) id="(?P<id>[^"]+)"[^>]*>(?P<body>.*?)</h(?P=level)>', re.S)
+
+
+def _toc_tokens(html: str) -> list[dict]:
+    """The table of contents from the rendered headings themselves.
+
+    mkdocs-jupyter derives its TOC from a markdown export that drops inline code, so a heading such as
+    "`batch_size` and `drop_last`" links to #and while the heading's id is #batch_size-and-drop_last.
+    """
+    root: list[dict] = []
+    stack: list[dict] = []
+    for m in _HEADING.finditer(html):
+        body = re.sub(r'<a class="anchor-link".*?</a>', "", m["body"], flags=re.S)
+        token = {"level": int(m["level"]), "id": m["id"], "name": re.sub(r"<[^>]+>", "", body).strip(), "children": []}
+        while stack and stack[-1]["level"] >= token["level"]:
+            stack.pop()
+        (stack[-1]["children"] if stack else root).append(token)
+        stack.append(token)
+    return root
+
+
 def on_page_content(html, page, config, files, **kwargs):
     if not page.file.src_path.endswith(".ipynb"):
         return html
@@ -140,10 +164,54 @@ def on_page_content(html, page, config, files, **kwargs):
     html = _figures_to_files(html, nb, Path(config.site_dir) / page.file.dest_uri.rsplit("/", 1)[0])
     # Outputs, prompts and copy notices stay out of the search index.
     html = _UNINDEXED.sub(lambda m: f'<div data-search-exclude class="{m["cls"]}', html)
+    page.toc = get_toc(_toc_tokens(html))
     # Stamp and notice right under the title.
     extra = _stamp_html(meta) + _notice_html(meta)
     h1_end = html.find("</h1>")
     return html[: h1_end + 5] + extra + html[h1_end + 5:] if h1_end >= 0 else extra + html
+
+
+_DIV = re.compile(r"<div\b|</div>")
+
+
+def _without_unindexed(html: str) -> str:
+    """The page without outputs, prompts and copy notices, for the search index only.
+
+    Material's search honours data-search-exclude in principle, but its parser loses track of nesting in
+    nbconvert's output HTML and lets outputs through; cutting the blocks out (balancing <div>s) is exact.
+    """
+    out, pos = [], 0
+    for m in re.finditer(r"<div data-search-exclude", html):
+        if m.start() < pos:
+            continue  # nested inside a block already cut
+        depth, end = 0, len(html)
+        for d in _DIV.finditer(html, m.start()):
+            depth += 1 if d.group(0) == "<div" else -1
+            if depth == 0:
+                end = d.end()
+                break
+        out.append(html[pos:m.start()])
+        pos = end
+    out.append(html[pos:])
+    return "".join(out)
+
+
+@event_priority(100)  # before the search plugin reads page.content …
+def _stash_for_search(context, page, config, nav, **kwargs):
+    if page.meta.get("notebook"):
+        page.meta["_full_content"] = page.content
+        page.content = _without_unindexed(page.content)
+    return context
+
+
+@event_priority(-100)  # … and the full page back before the template renders it
+def _restore_content(context, page, config, nav, **kwargs):
+    if "_full_content" in page.meta:
+        page.content = page.meta.pop("_full_content")
+    return context
+
+
+on_page_context = CombinedEvent(_stash_for_search, _restore_content)
 
 
 def on_post_build(config, **kwargs):
