@@ -32,6 +32,16 @@ def repo_copy(tmp_path: Path) -> Path:
     return dst
 
 
+@pytest.fixture()
+def built_copy(built_site: Path, repo_copy: Path) -> Path:
+    """A repository copy that starts with the session build's execution and render caches, so building it
+    executes only what a test changed (the caches are keyed on content, so sharing them is exact)."""
+    for cache in ("jupyter-cache", "render-cache"):
+        if (ROOT / "build" / cache).exists():
+            shutil.copytree(ROOT / "build" / cache, repo_copy / "build" / cache)
+    return repo_copy
+
+
 def run_tools(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """`python -m tools ARGS` on a copy of the repository (PYTORCH_DOCS_ROOT points the tools at it)."""
     env = {**os.environ, "PYTORCH_DOCS_ROOT": str(repo), "PYTHONPATH": str(repo)}

@@ -60,8 +60,8 @@ def scaffold(lang: str) -> list[str]:
     text = text.replace("build/docs/en", f"build/docs/{lang}").replace("site/en", f"site/{lang}").replace("notebooks/en", f"notebooks/{lang}").replace("docs/en", f"docs/{lang}")
     text = re.sub(r"^  language: en$", f"  language: {lang}", text, flags=re.M)
     text = re.sub(r"^    lang: \[en\]$", f"    lang: [{lang}, en]" if lang in SEARCH_LANGS else "    lang: [en]", text, flags=re.M)
-    text = text.split("\nextra:\n")[0] + "\nextra:\n  # Words the notebook pages add; translate them here.\n" + \
-        yaml.safe_dump({"strings": strings}, allow_unicode=True, sort_keys=False, indent=2).replace("\n", "\n  ").rstrip() + "\n"
+    text = text.split("\nextra:\n")[0] + "\n# Words the notebook pages add; translate them here.\n" + \
+        yaml.safe_dump({"extra": {"strings": strings}}, allow_unicode=True, sort_keys=False)
     config_file(lang).write_text(text, encoding="utf-8")
     done.append(f"{config_file(lang).name}: created from mkdocs.en.yml")
 

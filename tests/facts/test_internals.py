@@ -77,3 +77,12 @@ def test_no_th_thc_headers_anymore():
     include = TORCH_DIR / "include"
     assert (include / "ATen").is_dir() and (include / "c10").is_dir()
     assert not (include / "TH").exists() and not (include / "THC").exists()
+
+
+def test_torchgen_ships_with_the_operator_declarations():
+    from importlib.util import find_spec
+
+    spec = find_spec("torchgen")
+    assert spec is not None and find_spec("torchgen.gen") is not None  # the code generator
+    yaml_file = Path(spec.origin).parent / "packaged/ATen/native/native_functions.yaml"
+    assert "- func: add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor" in yaml_file.read_text()

@@ -108,3 +108,20 @@ def test_documentation_statements():
 def test_lanczos_only_on_4d():
     with pytest.raises((NotImplementedError, ValueError)):
         F.interpolate(torch.rand(1, 1, 6), scale_factor=2, mode="lanczos", antialias=True)
+
+
+def test_scale_factor_is_used_directly_unless_recomputed():
+    x = torch.arange(5.0, dtype=torch.float64)[None, None]
+    n, out_len, factor = 5, 7, 1.5                     # floor(5 * 1.5) = 7
+
+    def linear_at(s):
+        src = [min(max((i + 0.5) * s - 0.5, 0.0), n - 1) for i in range(out_len)]
+        return torch.tensor(src, dtype=torch.float64)  # x[k] = k, so values == coordinates
+
+    direct = F.interpolate(x, scale_factor=factor, mode="linear")[0, 0]
+    recomputed = F.interpolate(x, scale_factor=factor, mode="linear", recompute_scale_factor=True)[0, 0]
+    assert torch.allclose(direct, linear_at(1 / factor))
+    assert torch.allclose(recomputed, linear_at(n / out_len))
+    assert not torch.allclose(direct, recomputed)
+    nearest = F.interpolate(x, scale_factor=factor, mode="nearest")[0, 0]
+    assert nearest.tolist() == [math.floor(i / factor) for i in range(out_len)]

@@ -1,0 +1,76 @@
+"""Build benchmark (not a test): cold build, warm rebuild, prose-only edit, one-cell code edit.
+
+Works on a temporary copy of the repository, so the real build/ and site/ are untouched, and prints a table:
+wall time of `python -m tools build` and the notebook executions each step caused (from its progress lines).
+
+    .venv/bin/python benchmarks/build.py [--keep]
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+IGNORE = shutil.ignore_patterns(".venv", ".git", "build", "site", "__pycache__", ".pytest_cache", "node_modules", ".cache")
+
+
+def build(repo: Path) -> tuple[float, int, int, str]:
+    """Run one build on the copy; returns (seconds, executed, cached, render summary)."""
+    env = {**os.environ, "PYTORCH_DOCS_ROOT": str(repo), "PYTHONPATH": str(repo)}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "tools", "build"], cwd=repo, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"build failed:\n{proc.stdout}\n{proc.stderr}")
+    m = re.search(r"(\d+) executed, (\d+) from the cache", proc.stdout)
+    rendered = re.search(r"^rendered (.*)$", proc.stdout, re.M)
+    return seconds, int(m[1]), int(m[2]), rendered[1] if rendered else ""
+
+
+def edit_cell(path: Path, kind: str, change) -> None:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cell = next(c for c in reversed(nb["cells"]) if c["cell_type"] == kind)
+    src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    cell["source"] = change(src)
+    path.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-build-"))
+    repo = tmp / "repo"
+    shutil.copytree(ROOT, repo, ignore=IGNORE)
+    topic = "parameter"
+    steps = []
+    try:
+        steps.append(("cold build (empty cache)", *build(repo)))
+        steps.append(("warm rebuild, nothing changed", *build(repo)))
+        edit_cell(repo / "notebooks/zh" / f"{topic}.ipynb", "markdown", lambda s: s + "\n\n（基准测试：只改了文字。）")
+        steps.append((f"prose-only edit (zh/{topic})", *build(repo)))
+        for lang in ("zh", "en"):  # code is shared: a code edit is made in every language
+            edit_cell(repo / "notebooks" / lang / f"{topic}.ipynb", "code", lambda s: s + "\nprint('benchmark: one-cell code edit')")
+        steps.append((f"one-cell code edit ({topic}, zh+en)", *build(repo)))
+    finally:
+        if "--keep" not in sys.argv:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    cold = steps[0][1]
+    print(f"\nBuild benchmark · {len(list((ROOT / 'notebooks').glob('*/*.ipynb')))} notebooks · {os.cpu_count()} CPUs\n")
+    print(f"| step | wall time | vs cold | executions | from cache | render |")
+    print(f"| --- | ---: | ---: | ---: | ---: | --- |")
+    for name, sec, executed, cached, rendered in steps:
+        print(f"| {name} | {sec:.1f} s | {100 * sec / cold:.0f}% | {executed} | {cached} | {rendered} |")
+    warm, prose, code = steps[1], steps[2], steps[3]
+    print("\nTargets: prose-only edit 0 executions: " + ("met" if prose[2] == 0 else "MISSED") +
+          f"; warm rebuild ≤ 10% of cold: {100 * warm[1] / cold:.1f}% " + ("met" if warm[1] <= 0.1 * cold else "MISSED") +
+          "; a topic's zh + en: 1 execution: " + ("met" if code[2] == 1 else "MISSED"))
+
+
+if __name__ == "__main__":
+    main()
