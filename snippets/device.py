@@ -1,4 +1,4 @@
-# snippet: device.py (shared by every notebook; edit snippets/device.py, then run `make sync-snippets`)
+# snippet: device.py · use the GPU when there is one, else the CPU (from snippets/ in the repository)
 import torch
 
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -1,4 +1,4 @@
-# snippet: plotting.py (shared by the notebooks that draw; edit snippets/plotting.py, then run `make sync-snippets`)
+# snippet: plotting.py · compact, reproducible SVG figures (from snippets/ in the repository)
 import matplotlib.pyplot as plt
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
