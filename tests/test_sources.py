@@ -113,3 +113,11 @@ def test_malformed_notebook_is_named(repo_copy):
     assert proc.returncode == 1
     assert f"notebooks/en/{path.name}: not a valid notebook: malformed JSON" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_gpu_notebooks_ask_colab_for_a_gpu_runtime():
+    """The pinned-memory measurement needs a GPU: Colab should offer one (the notebook still runs on CPU)."""
+    for lang in languages():
+        nb = (ROOT / "notebooks" / lang / "data-pinning.ipynb")
+        meta = json.loads(nb.read_text(encoding="utf-8"))["metadata"]
+        assert meta.get("accelerator") == "GPU" and meta.get("colab", {}).get("gpuType"), nb
