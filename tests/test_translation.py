@@ -139,3 +139,11 @@ def test_new_language_scaffold_builds_at_zero_percent_and_removes_cleanly(built_
 def test_new_language_rejects_a_bad_code(repo_copy):
     proc = run_tools(repo_copy, "new-language", "C.UTF-8", check=False)
     assert proc.returncode == 1 and "is not a language code" in proc.stderr
+
+
+def test_changing_a_figures_alt_text_in_the_source_makes_its_translation_stale(repo_copy):
+    zh = repo_copy / "notebooks/zh/init.ipynb"
+    i = next(j for j, c in enumerate(nbformat.read(zh, 4).cells) if c.cell_type == "code" and c.metadata.get("alt"))
+    _edit(zh, i, lambda c: c.metadata.update(alt=c.metadata["alt"] + "（已更新）"))
+    out = run_tools(repo_copy, "translations").stdout
+    assert re.search(rf"init\s+stale\s+\d+/\d+ cells\s+stale cells: {i + 1}\b", out), out

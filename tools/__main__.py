@@ -108,7 +108,7 @@ def cmd_mark_translated(args: list[str]) -> int:
     if not nbf.path.exists():
         raise BuildError(f"{nbf.rel}: no such notebook")
     done = mark(nbf, cells)
-    print(f"{nbf.rel}: marked {len(done)} markdown cells as translated from the current source")
+    print(f"{nbf.rel}: marked {len(done)} cells (markdown, figure alt text) as translated from the current source")
     return 0
 
 

@@ -13,6 +13,7 @@ import yaml
 
 from tools.notebooks import BuildError, all_notebooks, cell_hash, write_notebook
 from tools.paths import DOCS, NOTEBOOKS, ROOT, SOURCE_LANG, config_file
+from tools.translation import translatable
 
 #: Native names and the untranslated-page notice for languages a contributor is likely to start; others
 #: get English wording until their contributor translates `extra.strings` in mkdocs.<lang>.yml.
@@ -46,8 +47,9 @@ def scaffold(lang: str) -> list[str]:
     for nbf in [n for n in all_notebooks() if n.lang == SOURCE_LANG]:
         nb = nbf.read()
         for cell in nb.cells:
-            if cell.cell_type == "markdown":
-                cell.metadata["translation"] = {"source": cell_hash(cell.source), "state": "untranslated"}
+            text = translatable(cell)
+            if text is not None:
+                cell.metadata["translation"] = {"source": cell_hash(text), "state": "untranslated"}
         write_notebook(nb, NOTEBOOKS / lang / nbf.path.name)
     done.append(f"notebooks/{lang}/: {len(list((NOTEBOOKS / lang).glob('*.ipynb')))} notebooks, every markdown cell marked untranslated")
 

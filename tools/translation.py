@@ -2,7 +2,8 @@
 
 Each markdown cell of a translation records which source cell it translates, as a fingerprint of the
 source (zh) cell's text in its metadata: `{"translation": {"source": "<hash>"}}` (`"state": "untranslated"`
-is added to cells a new-language scaffold copied from the source). When the source cell changes, its
+is added to cells a new-language scaffold copied from the source). A code cell that draws a figure has its
+alt text translated too, and records the fingerprint of the source's alt text the same way. When the source cell changes, its
 fingerprint no longer matches and the translated cell is *stale*. `mark` records the current fingerprints
 once a translator has brought cells up to date.
 """
@@ -38,9 +39,16 @@ class TopicStatus:
         return "translated"
 
 
+def translatable(cell) -> str | None:
+    """The text of a cell that a translation renders in its own language: markdown, or a figure's alt text."""
+    if cell.cell_type == "markdown":
+        return cell.source
+    return cell.metadata.get("alt") or None
+
+
 def topic_status(source: Notebook, translation: Notebook | None, lang: str) -> TopicStatus:
     src = source.read()
-    st = TopicStatus(source.topic, lang, cells=sum(c.cell_type == "markdown" for c in src.cells))
+    st = TopicStatus(source.topic, lang, cells=sum(translatable(c) is not None for c in src.cells))
     if lang == SOURCE_LANG:
         return st
     if translation is None or not translation.path.exists():
@@ -48,12 +56,13 @@ def topic_status(source: Notebook, translation: Notebook | None, lang: str) -> T
         return st
     tr = translation.read()
     for i, (a, b) in enumerate(zip(src.cells, tr.cells), start=1):
-        if a.cell_type != "markdown" or b.cell_type != "markdown":
+        text = translatable(a)
+        if text is None or a.cell_type != b.cell_type:
             continue
         meta = b.metadata.get("translation", {})
         if meta.get("state") == "untranslated":
             st.untranslated.append(i)
-        elif meta.get("source") != cell_hash(a.source):
+        elif meta.get("source") != cell_hash(text):
             st.stale.append(i)
     return st
 
@@ -72,13 +81,14 @@ def percent(statuses: list[TopicStatus]) -> float:
 
 
 def mark(nbf: Notebook, cells: list[int] | None = None) -> list[int]:
-    """Record that the markdown cells of translation `nbf` (all, or the 1-based `cells`) are up to date."""
+    """Record that the translated cells of `nbf` (all, or the 1-based `cells`) are up to date with the source."""
     source = Notebook(SOURCE_LANG, nbf.topic, nbf.path.parent.parent / SOURCE_LANG / nbf.path.name).read()
     nb = nbf.read()
     done = []
     for i, (a, b) in enumerate(zip(source.cells, nb.cells), start=1):
-        if b.cell_type == "markdown" and (cells is None or i in cells):
-            b.metadata["translation"] = {"source": cell_hash(a.source)}
+        text = translatable(a)
+        if text is not None and a.cell_type == b.cell_type and (cells is None or i in cells):
+            b.metadata["translation"] = {"source": cell_hash(text)}
             done.append(i)
     write_notebook(nb, nbf.path)
     return done
