@@ -156,3 +156,17 @@ def test_root_redirects_to_a_language(built_site):
     text = (built_site / "index.html").read_text(encoding="utf-8")
     for lang in languages():
         assert f'href="{lang}/"' in text
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_math_is_mathml_and_no_raw_dollars_remain(built_site, lang):
+    """Formulas are MathML (no script, no font to load); no `$…$` is left in prose, headings or the TOC."""
+    init = _soup(built_site / lang / "topics" / "init" / "index.html")
+    formulas = init.find_all("math")
+    assert any("fan_mode" in (m.get("alttext") or "") for m in formulas), "the kaiming formula is missing"
+    for topic in topics():
+        soup = _soup(built_site / lang / "topics" / topic / "index.html")
+        for el in soup.select("pre, code, script, style, .jp-OutputArea"):
+            el.decompose()
+        raw = re.findall(r"(?<![\w$])\$[^$\s][^$]{0,80}?\$(?![\w$])", soup.get_text())
+        assert raw == [], f"{lang}/{topic}: raw math left: {raw[:3]}"

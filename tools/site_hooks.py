@@ -4,8 +4,9 @@
 - on notebook pages: Open in Colab / Download / edit links built from `repo_url`, the execution stamp, the
   stale-translation or untranslated notice, alt text in the page's language on every figure (from the
   code cell's `alt` metadata), outputs kept out of the search index;
-- offline: mkdocs-jupyter's empty MathJax `<script src="">`, its CDN mermaid loader and the ~575 KB of
-  JupyterLab CSS it inlines in every page are removed; the CSS is served once as `assets/notebook.css`.
+- offline and light: `$…$` math becomes MathML at build time (tools/math_render.py); mkdocs-jupyter's
+  empty MathJax `<script src="">`, its CDN mermaid loader and the ~575 KB of JupyterLab CSS it inlines in
+  every page are removed; the CSS is served once as `assets/notebook.css`.
 
 Loaded by mkdocs from a file path (mkdocs.yml `hooks:`), so it imports the project's modules by path.
 """
@@ -25,6 +26,7 @@ from mkdocs.plugins import CombinedEvent, event_priority  # noqa: E402
 from mkdocs.structure.toc import get_toc  # noqa: E402
 
 from tools import notebook_css  # noqa: E402
+from tools.math_render import render_math  # noqa: E402
 from tools.paths import SOURCE_LANG  # noqa: E402
 
 _css_seen: list[str] = []
@@ -38,16 +40,15 @@ def on_config(config, **kwargs):
     return config
 
 
-def _repo_parts(repo_url: str) -> tuple[str, str]:
-    """(owner/name, host) of the repository, for Colab's GitHub URLs."""
-    u = urlparse(repo_url)
-    return u.path.strip("/").removesuffix(".git"), u.netloc
+def _github_repo(repo_url: str) -> str:
+    """owner/name of the repository, as Colab's GitHub URLs want it."""
+    return urlparse(repo_url).path.strip("/").removesuffix(".git")
 
 
 def _notebook_meta(page, config, nb) -> dict:
     lang = config.theme["language"]
     topic = Path(page.file.src_path).stem
-    repo, _host = _repo_parts(config.repo_url)
+    repo = _github_repo(config.repo_url)
     branch = config.edit_uri.strip("/").split("/")[-1] or "main"
     source = f"notebooks/{lang}/{topic}.ipynb"
     return {
@@ -141,7 +142,9 @@ def _toc_tokens(html: str) -> list[dict]:
     stack: list[dict] = []
     for m in _HEADING.finditer(html):
         body = re.sub(r'<a class="anchor-link".*?</a>', "", m["body"], flags=re.S)
-        token = {"level": int(m["level"]), "id": m["id"], "name": re.sub(r"<[^>]+>", "", body).strip(), "children": []}
+        parts = re.split(r"(<math\b.*?</math>)", body, flags=re.S)  # formulas stay, as MathML
+        name = "".join(p if p.startswith("<math") else re.sub(r"<[^>]+>", "", p) for p in parts).strip()
+        token = {"level": int(m["level"]), "id": m["id"], "name": name, "children": []}
         while stack and stack[-1]["level"] >= token["level"]:
             stack.pop()
         (stack[-1]["children"] if stack else root).append(token)
@@ -150,6 +153,7 @@ def _toc_tokens(html: str) -> list[dict]:
 
 
 def on_page_content(html, page, config, files, **kwargs):
+    html = render_math(html)
     if not page.file.src_path.endswith(".ipynb"):
         return html
     nb = json.loads(Path(page.file.abs_src_path).read_text(encoding="utf-8"))
