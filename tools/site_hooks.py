@@ -92,7 +92,7 @@ _STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
 _SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S)
 _CELL = re.compile(r'id="cell-id=(?P<id>[^"]+)"')
 _DATA_IMG = re.compile(r'<img(?P<pre>[^>]*?)\ssrc="data:image/(?P<type>svg\+xml|png|jpeg);base64,(?P<data>[^"]+)"(?P<post>[^>]*)>')
-_UNINDEXED = re.compile(r'<div class="(?P<cls>jp-OutputArea[ "]|jp-InputPrompt|jp-OutputPrompt|zeroclipboard-container)')
+_UNINDEXED = re.compile(r'<div class="(?P<cls>jp-OutputArea[ "]|jp-InputPrompt|jp-OutputPrompt|jp-CodeMirrorEditor|zeroclipboard-container)')
 _EXT = {"svg+xml": "svg", "png": "png", "jpeg": "jpg"}
 
 
@@ -166,7 +166,7 @@ def on_page_content(html, page, config, files, **kwargs):
     html = _STYLE.sub("", html)
     html = _SCRIPT.sub(_drop_script, html)
     html = _figures_to_files(html, nb, Path(config.site_dir) / page.file.dest_uri.rsplit("/", 1)[0])
-    # Outputs, prompts and copy notices stay out of the search index.
+    # Code, outputs, prompts and copy notices stay out of the search index: it holds the prose.
     html = _UNINDEXED.sub(lambda m: f'<div data-search-exclude class="{m["cls"]}', html)
     page.toc = get_toc(_toc_tokens(html))
     # Stamp and notice right under the title.
@@ -179,7 +179,7 @@ _DIV = re.compile(r"<div\b|</div>")
 
 
 def _without_unindexed(html: str) -> str:
-    """The page without outputs, prompts and copy notices, for the search index only.
+    """The page as the search index should see it: prose only, headings at the top level.
 
     Material's search honours data-search-exclude in principle, but its parser loses track of nesting in
     nbconvert's output HTML and lets outputs through; cutting the blocks out (balancing <div>s) is exact.
@@ -197,7 +197,9 @@ def _without_unindexed(html: str) -> str:
         out.append(html[pos:m.start()])
         pos = end
     out.append(html[pos:])
-    return "".join(out)
+    # Unwrap the cells' <div>s: Material's indexer closes a section when its heading's parent element
+    # closes, so headings nested in cell wrappers would send the text after them to the page's top entry.
+    return re.sub(r"</?div\b[^>]*>", "", "".join(out))
 
 
 @event_priority(100)  # before the search plugin reads page.content …

@@ -75,9 +75,10 @@ def status(lang: str) -> list[TopicStatus]:
     return [topic_status(s, by_topic.get(s.topic), lang) for s in sources]
 
 
-def percent(statuses: list[TopicStatus]) -> float:
+def percent(statuses: list[TopicStatus]) -> int:
+    """Whole percent of translated cells, rounded down: 100 only when nothing is stale or missing."""
     total = sum(s.cells for s in statuses)
-    return 100.0 * sum(s.translated for s in statuses) / total if total else 100.0
+    return 100 * sum(s.translated for s in statuses) // total if total else 100
 
 
 def mark(nbf: Notebook, cells: list[int] | None = None) -> list[int]:
@@ -99,7 +100,7 @@ def report() -> str:
     lines = []
     for lang in languages():
         sts = status(lang)
-        lines.append(f"{lang}: {percent(sts):.0f}% translated" + (" (source language)" if lang == SOURCE_LANG else ""))
+        lines.append(f"{lang}: {percent(sts)}% translated" + (" (source language)" if lang == SOURCE_LANG else ""))
         if lang == SOURCE_LANG:
             continue
         for s in sts:
@@ -129,7 +130,7 @@ def status_page(lang: str) -> str:
     title, intro, (h_lang, h_done), (h_topic, h_state, h_cells, h_todo), states = _PAGE.get(lang, _PAGE["en"])
     out = [f"# {title}", "", intro, "", f"| {h_lang} | {h_done} |", "| --- | ---: |"]
     for other in languages():
-        out.append(f"| `{other}` | {percent(status(other)):.0f}% |")
+        out.append(f"| `{other}` | {percent(status(other))}% |")
     for other in languages():
         if other == SOURCE_LANG:
             continue

@@ -1,0 +1,355 @@
+"""The built site in a real browser: Debian's chromium, driven by playwright (no browser download).
+
+One browser for the whole suite and one visit per page: every page of every language (from each language's
+sitemap.xml) is loaded once and checked for console errors, failed requests and requests to any host but
+the local server; no raw TeX left (math is MathML); figures that load, with alt text in the page's language; the Colab and
+Download links of notebook pages; a screenshot of each topic page (build/screenshots/<lang>-<topic>.png).
+Then the language switcher, search in each language, the light/dark toggle and the root redirect.
+
+The site is served as `python -m tools serve` serves it, at the origin it was built for (mkdocs.yml's
+site_url, http://127.0.0.1:8000/ unless SITE_URL was set): the language switcher finds the same page in
+the other language only when the page's origin is that one. When that port is taken (`make serve` running),
+the server takes a free port and the browser's requests for the site's origin are routed to it, so the
+pages still load from the origin they were built for.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import threading
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import ROOT
+from tools.notebooks import languages, topics
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+SEARCHES = {"zh": ("张量", "topics/parameter/"), "en": ("kaiming", "topics/init/")}
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+# Text left as raw TeX: $…$, $$…$$, \( \), \[ \] outside code, outputs and rendered math (MathML).
+RAW_MATH_JS = r"""(root) => {
+  const skip = "pre, code, script, style, math, .jp-OutputArea, .highlight-ipynb, .md-search";
+  const found = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest(skip) || !n.parentElement.checkVisibility()) continue;
+    const m = n.textContent.match(/\$\$?[^$\s][^$]*\$|\\\(|\\\[/);
+    if (m) found.push(m[0].slice(0, 60));
+  }
+  return found;
+}"""
+
+# Every figure of the article, loaded now (they are lazy), with its size and alt text.
+FIGURES_JS = """async () => {
+  const out = [];
+  for (const img of document.querySelectorAll("article img")) {
+    img.loading = "eager";
+    try { await img.decode(); } catch (e) {}
+    out.push({src: img.getAttribute("src"), width: img.naturalWidth, alt: img.getAttribute("alt") || ""});
+  }
+  return out;
+}"""
+
+
+# -------------------------------------------------------------------------------------------- the server
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@dataclass
+class Site:
+    dir: Path
+    origin: str  # where the browser loads the site from (the origin it was built for)
+    backend: str  # where the server listens
+    pages: dict[str, list[str]] = field(default_factory=dict)  # lang -> site-relative page paths
+
+    @property
+    def routed(self) -> bool:
+        return self.origin != self.backend
+
+    def url(self, path: str) -> str:
+        return f"{self.origin}/{path}"
+
+
+def _sitemap_paths(site_dir: Path, lang: str) -> tuple[str, list[str]]:
+    """(origin the language was built for, its pages as 'zh/topics/init/'), from its sitemap.xml."""
+    locs = [loc.text.strip() for loc in ET.parse(site_dir / lang / "sitemap.xml").getroot().findall("s:url/s:loc", SITEMAP_NS)]
+    parts = [urlsplit(loc) for loc in locs]
+    return f"{parts[0].scheme}://{parts[0].netloc}", [p.path.lstrip("/") for p in parts]
+
+
+@pytest.fixture(scope="session")
+def site(built_site: Path):
+    """The built site, served on 127.0.0.1 in a thread, at the origin it was built for when that port is free."""
+    pages, origins = {}, set()
+    for lang in languages():
+        origin, paths = _sitemap_paths(built_site, lang)
+        origins.add(origin)
+        pages[lang] = paths
+    assert len(origins) == 1, f"the languages were built for different origins: {origins}"
+    origin = origins.pop()
+    handler = functools.partial(_QuietHandler, directory=str(built_site))
+    u = urlsplit(origin)
+    try:
+        if u.hostname != "127.0.0.1" or not u.port:
+            raise OSError("not a local origin")
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", u.port), handler)
+    except OSError:
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield Site(built_site, origin, f"http://127.0.0.1:{httpd.server_address[1]}", pages)
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (Debian package chromium, see debian-packages.txt)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Watch:
+    """What one page visit did: its requests, failures and console errors."""
+    requests: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def clear(self) -> None:
+        self.requests.clear()
+        self.failed.clear()
+        self.errors.clear()
+
+
+def _new_page(browser, site: Site, **context_args):
+    """A page in a fresh context, watched; requests for the site's origin go to the server."""
+    context = browser.new_context(**context_args)
+    if site.routed:
+        def forward(route):
+            url = route.request.url.replace(site.origin, site.backend, 1)
+            route.fulfill(response=route.fetch(url=url))
+        context.route(f"{site.origin}/**", forward)
+    page = context.new_page()
+    watch = Watch()
+    page.on("request", lambda r: watch.requests.append(r.url))
+    page.on("requestfailed", lambda r: watch.failed.append(f"{r.url} ({r.failure})"))
+    page.on("response", lambda r: r.status >= 400 and watch.failed.append(f"{r.url} (HTTP {r.status})"))
+    page.on("console", lambda m: m.type == "error" and watch.errors.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: watch.errors.append(f"page error: {e}"))
+    return page, watch
+
+
+@pytest.fixture(scope="session")
+def visits(browser, site):
+    """Every page of every language, visited once, with what each visit found wrong: {path: [problem]}."""
+    page, watch = _new_page(browser, site, viewport={"width": 1280, "height": 900})
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    found = {}
+    for lang, paths in site.pages.items():
+        for path in paths:
+            watch.clear()
+            page.goto(site.url(path), wait_until="load")
+            problems = _check_page(page, site, lang, path)
+            page.wait_for_load_state("networkidle")  # nothing still in flight is cut off by the next visit
+            problems += watch.errors + [f"failed request: {f}" for f in watch.failed]
+            problems += [f"request to another host: {u}" for u in watch.requests
+                         if urlsplit(u).scheme in ("http", "https", "ws", "wss") and not u.startswith(site.origin + "/")]
+            found[path] = problems
+    page.context.close()
+    return found
+
+
+def _check_page(page, site: Site, lang: str, path: str) -> list[str]:
+    problems = []
+    article = page.locator("article").first
+    raw = article.evaluate(RAW_MATH_JS)
+    raw += page.locator(".md-sidebar--secondary").first.evaluate(RAW_MATH_JS) if page.locator(".md-sidebar--secondary").count() else []
+    problems += [f"raw math left: {r!r}" for r in raw]
+    html_lang = page.locator("html").get_attribute("lang") or ""
+    if not html_lang.startswith(lang):
+        problems.append(f"<html lang={html_lang!r}>")
+
+    for fig in page.evaluate(FIGURES_JS):
+        name = fig["src"][:60]
+        if fig["width"] == 0:
+            problems.append(f"figure does not load: {name}")
+        if not fig["alt"].strip():
+            problems.append(f"figure without alt text: {name}")
+        elif (lang == "zh") != bool(CJK.search(fig["alt"])):
+            problems.append(f"figure alt text not in {lang}: {fig['alt'][:60]!r}")
+
+    topic = re.fullmatch(rf"{lang}/topics/([^/]+)/", path)
+    if topic:
+        topic = topic.group(1)
+        problems += _check_notebook_links(page, lang, topic)
+        # Cells away from the viewport are skipped (site.css: content-visibility); lay them all out for the
+        # full-page picture, else they come out blank.
+        page.add_style_tag(content=".jp-Notebook > .jp-Cell { content-visibility: visible !important; }")
+        page.screenshot(path=str(SCREENSHOTS / f"{lang}-{topic}.png"), full_page=True)
+    return problems
+
+
+def _check_notebook_links(page, lang: str, topic: str) -> list[str]:
+    """Colab opens this page's notebook in this language; Download gets it (200, the same cells)."""
+    problems = []
+    colab = page.locator("a.nb-colab").get_attribute("href") or ""
+    if not (colab.startswith("https://colab.research.google.com/github/") and colab.endswith(f"/notebooks/{lang}/{topic}.ipynb")):
+        problems.append(f"Colab link is {colab!r}")
+    link = page.locator("a.nb-download")
+    href = link.evaluate("a => a.href")
+    status, text = page.evaluate("async u => { const r = await fetch(u); return [r.status, await r.text()]; }", href)
+    if status != 200 or not href.endswith(".ipynb"):
+        return problems + [f"Download link {href} answers {status}"]
+    got = json.loads(text)
+    source = json.loads((ROOT / "notebooks" / lang / f"{topic}.ipynb").read_text(encoding="utf-8"))
+    prose = lambda nb: ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]  # noqa: E731
+    if prose(got) != prose(source):
+        problems.append(f"Download gets a notebook whose prose is not notebooks/{lang}/{topic}.ipynb's")
+    cjk = sum(len(CJK.findall(p)) for p in prose(got))
+    if (lang == "zh") != (cjk > 50):
+        problems.append(f"downloaded notebook has {cjk} CJK characters for language {lang}")
+    if not any(o for c in got["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])):
+        problems.append("downloaded notebook has no outputs (not the executed copy)")
+    if link.get_attribute("download") != f"{topic}.{lang}.ipynb":
+        problems.append(f"download name is {link.get_attribute('download')!r}")
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------ tests
+
+@pytest.mark.parametrize("lang", languages())
+def test_every_page_loads_clean(site, visits, lang):
+    """No console error, no failed request, nothing from another host; math rendered; figures load with alt
+    text in the page's language; Colab and Download links right; every topic visited and screenshotted."""
+    paths = site.pages[lang]
+    missing = [t for t in topics() if f"{lang}/topics/{t}/" not in paths]
+    assert not missing, f"{lang}: topics missing from the sitemap: {missing}"
+    bad = {p: visits[p] for p in paths if visits[p]}
+    assert not bad, "\n".join(f"{p}:\n  " + "\n  ".join(v) for p, v in bad.items())
+    for t in topics():
+        assert (SCREENSHOTS / f"{lang}-{t}.png").stat().st_size > 10_000
+
+
+def test_math_is_rendered_on_the_init_page(browser, site):
+    """The init page's formulas are MathML (made at build time), inline and display, laid out by the browser."""
+    page, watch = _new_page(browser, site)
+    for lang in languages():
+        page.goto(site.url(f"{lang}/topics/init/"), wait_until="load")
+        formulas = page.locator("article math")
+        assert formulas.count() >= 5, f"{lang}: the init page has {formulas.count()} formulas"
+        assert page.locator('article math[display="block"]').count() >= 1, f"{lang}: no display math on the init page"
+        box = formulas.first.bounding_box()
+        assert box and box["width"] > 0 and box["height"] > 0, f"{lang}: the first formula is not laid out"
+    assert not watch.errors and not watch.failed, watch.errors + watch.failed
+    page.context.close()
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_language_switcher_keeps_the_page(browser, site, lang):
+    """From each topic page (and the home page), the switcher lands on the same page in the other language."""
+    page, watch = _new_page(browser, site)
+    other = next(x for x in languages() if x != lang)
+    wrong = []
+    for path in [f"{lang}/"] + [f"{lang}/topics/{t}/" for t in topics()]:
+        page.goto(site.url(path), wait_until="load")
+        # Material reads the other language's sitemap on load (from the cache after the first page) …
+        page.wait_for_function("other => performance.getEntriesByType('resource')"
+                               ".some(e => e.name.endsWith(`/${other}/sitemap.xml`) && e.responseEnd > 0)", arg=other)
+        page.evaluate("() => new Promise(r => setTimeout(r, 50))")  # … and indexes it when it arrives
+        page.locator(".md-header__option .md-select").hover()
+        with page.expect_navigation():
+            page.locator(f'.md-select__link[hreflang="{other}"]').click()
+        want = site.url(other + path[len(lang):])
+        if page.url != want:
+            wrong.append(f"{path} -> {page.url} (want {want})")
+    assert not wrong, "\n".join(wrong)
+    # Leaving a page at once cuts its late requests (net::ERR_ABORTED); the visits above check the rest.
+    failed = [f for f in watch.failed if "ERR_ABORTED" not in f]
+    assert not watch.errors and not failed, watch.errors + failed
+    page.context.close()
+
+
+@pytest.mark.parametrize("lang", sorted(SEARCHES))
+def test_search_finds_the_topic(browser, site, lang):
+    """Search in the page's language: 张量 finds the Parameter topic on zh, kaiming the init topic on en."""
+    if lang not in languages():
+        pytest.skip(f"no {lang} site")
+    query, target = SEARCHES[lang]
+    page, watch = _new_page(browser, site)
+    page.goto(site.url(f"{lang}/"), wait_until="load")
+    box = page.locator("input.md-search__input")
+    box.click()
+    box.fill(query)
+    box.press("End")  # Material reads the query on keyup
+    hit = page.locator(f'.md-search-result__item a[href*="{target}"]').first
+    hit.wait_for(state="attached", timeout=30_000)
+    assert target in hit.get_attribute("href")
+    assert not watch.errors and not watch.failed, watch.errors + watch.failed
+    page.context.close()
+
+
+def _contrast_js():
+    return """el => {
+      const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => { const f = v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+                                   return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+      let bg = el, c;
+      while (bg && ((c = rgb(getComputedStyle(bg).backgroundColor)).length === 4 && c[3] === 0 || !c.length)) bg = bg.parentElement;
+      const back = bg ? rgb(getComputedStyle(bg).backgroundColor) : [255, 255, 255];
+      const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(back)];
+      return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    }"""
+
+
+def test_light_dark_toggle(browser, site):
+    """The palette toggle switches Material's scheme, and notebook outputs stay readable in both."""
+    page, watch = _new_page(browser, site, color_scheme="light")
+    lang = languages()[0]
+    page.goto(site.url(f"{lang}/topics/init/"), wait_until="load")
+    scheme = lambda: page.locator("body").get_attribute("data-md-color-scheme")  # noqa: E731
+    output = page.locator(".jp-RenderedText pre").first
+    assert scheme() == "default"
+    light = output.evaluate(_contrast_js())
+    page.locator('form[data-md-component="palette"] label:not([hidden])').click()
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    dark = output.evaluate(_contrast_js())
+    page.locator('form[data-md-component="palette"] label:not([hidden])').click()
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'default'")
+    assert light >= 4.5 and dark >= 4.5, f"output text contrast: light {light:.1f}, dark {dark:.1f}"
+    assert not watch.errors and not watch.failed, watch.errors + watch.failed
+    page.context.close()
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US", "fr-FR"])
+def test_root_redirects_to_a_language(browser, site, locale):
+    """site/index.html sends the reader to their language's home, else to the source language."""
+    page, watch = _new_page(browser, site, locale=locale)
+    want = locale[:2] if locale[:2] in languages() else languages()[0]
+    page.goto(site.url(""), wait_until="commit")
+    page.wait_for_url(site.url(f"{want}/"))
+    page.wait_for_load_state("load")
+    # The root page replaces itself while it loads, which may report its own request as aborted.
+    failed = [f for f in watch.failed if f != f"{site.url('')} (net::ERR_ABORTED)"]
+    assert not watch.errors and not failed, watch.errors + failed
+    page.context.close()
