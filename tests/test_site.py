@@ -170,3 +170,15 @@ def test_math_is_mathml_and_no_raw_dollars_remain(built_site, lang):
             el.decompose()
         raw = re.findall(r"(?<![\w$])\$[^$\s][^$]{0,80}?\$(?![\w$])", soup.get_text())
         assert raw == [], f"{lang}/{topic}: raw math left: {raw[:3]}"
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_every_heading_has_an_id_and_a_toc_entry(built_site, lang):
+    """Chinese headings get ids too (nbconvert's ASCII slugs leave them empty) and are listed in the TOC."""
+    for topic in topics():
+        soup = _soup(built_site / lang / "topics" / topic / "index.html")
+        article = soup.select_one("article")
+        ids = [h.get("id", "") for h in article.find_all(["h2", "h3"])]
+        assert all(ids) and len(ids) == len(set(ids)), f"{lang}/{topic}: heading ids {ids}"
+        toc = {a["href"].lstrip("#") for a in soup.select("nav.md-nav--secondary a.md-nav__link")}
+        assert set(ids) <= {unquote(t) for t in toc}, f"{lang}/{topic}: not in the TOC: {set(ids) - toc}"

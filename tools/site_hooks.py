@@ -13,6 +13,7 @@ Loaded by mkdocs from a file path (mkdocs.yml `hooks:`), so it imports the proje
 from __future__ import annotations
 
 import base64
+import html as htmllib
 import json
 import re
 import sys
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mkdocs.plugins import CombinedEvent, event_priority  # noqa: E402
 from mkdocs.structure.toc import get_toc  # noqa: E402
+from pymdownx import slugs  # noqa: E402
 
 from tools import notebook_css  # noqa: E402
 from tools.math_render import render_math  # noqa: E402
@@ -132,6 +134,34 @@ def _figures_to_files(html: str, nb: dict, out_dir: Path) -> str:
 _HEADING = re.compile(r'<h(?P<level>[1-6]) id="(?P<id>[^"]+)"[^>]*>(?P<body>.*?)</h(?P=level)>', re.S)
 
 
+_HEADING_ANY = re.compile(r'<h(?P<level>[1-6]) id="(?P<id>[^"]*)"(?P<attrs>[^>]*)>(?P<body>.*?)</h(?P=level)>', re.S)
+_slug = slugs.slugify(case="lower")
+
+
+def _heading_ids(html: str) -> str:
+    """Give every heading an id of its own. nbconvert's slugs keep ASCII only, so a Chinese heading such as
+    "## 概述" gets id="" (neither linkable nor in the table of contents), and two headings that differ only
+    in Chinese get the same id."""
+    taken = set(re.findall(r'\bid="([^"]+)"', html))
+    seen: set[str] = set()
+
+    def fix(m: re.Match) -> str:
+        if m["id"] and m["id"] not in seen:  # an id of its own: keep it (links to it stay valid)
+            seen.add(m["id"])
+            return m.group(0)
+        text = re.sub(r"<[^>]+>", "", re.sub(r'<a class="anchor-link".*?</a>', "", m["body"], flags=re.S))
+        base = _slug(htmllib.unescape(text), "-") or f"section-{m['level']}"
+        new, n = base, 1
+        while new in taken:
+            new, n = f"{base}_{n}", n + 1
+        taken.add(new)
+        seen.add(new)
+        body = m["body"].replace(f'class="anchor-link" href="#{m["id"]}"', f'class="anchor-link" href="#{new}"')
+        return f'<h{m["level"]} id="{new}"{m["attrs"]}>{body}</h{m["level"]}>'
+
+    return _HEADING_ANY.sub(fix, html)
+
+
 def _toc_tokens(html: str) -> list[dict]:
     """The table of contents from the rendered headings themselves.
 
@@ -168,6 +198,7 @@ def on_page_content(html, page, config, files, **kwargs):
     html = _figures_to_files(html, nb, Path(config.site_dir) / page.file.dest_uri.rsplit("/", 1)[0])
     # Code, outputs, prompts and copy notices stay out of the search index: it holds the prose.
     html = _UNINDEXED.sub(lambda m: f'<div data-search-exclude class="{m["cls"]}', html)
+    html = _heading_ids(html)
     page.toc = get_toc(_toc_tokens(html))
     # Stamp and notice right under the title.
     extra = _stamp_html(meta) + _notice_html(meta)
