@@ -305,6 +305,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--no-lighthouse", action="store_true", help="page weights and the search index only")
     ap.add_argument("--lang", action="append", help="only this language (repeatable)")
     ap.add_argument("--verbose", action="store_true", help="list every transferred resource")
+    ap.add_argument("--runs", type=int, default=3,
+                    help="Lighthouse runs per page; the median-performance run is reported (default 3)")
     args = ap.parse_args(argv)
 
     if not (SITE / "index.html").exists():
@@ -347,11 +349,15 @@ def main(argv: list[str]) -> int:
         if not args.no_lighthouse:
             exe = lighthouse_bin()
             targets = [p for lang in langs for p in pages(SITE, lang) if p == f"{lang}/" or is_topic(p)]
-            print(f"\nLighthouse {LIGHTHOUSE} (mobile, simulated throttling), chromium: "
+            print(f"\nLighthouse {LIGHTHOUSE} (mobile, simulated throttling), chromium, median of {args.runs} runs: "
                   f"target performance ≥ {BUDGET['perf']}, accessibility {BUDGET['a11y']}")
             print(f"{'page':34} {'perf':>5} {'a11y':>5} {'LCP s':>6} {'TBT ms':>7} {'CLS':>6}   failing a11y audits")
             for path in targets:
-                r = lighthouse(exe, f"{origin}/{path}")
+                # Lighthouse varies by several points from run to run on a small machine: report the run
+                # with the median performance score, as Lighthouse's own documentation recommends.
+                runs = [lighthouse(exe, f"{origin}/{path}") for _ in range(max(1, args.runs))]
+                ok = sorted((r for r in runs if "error" not in r), key=lambda r: r["perf"])
+                r = ok[len(ok) // 2] if ok else runs[0]
                 if "error" in r:
                     print(f"{path:34} error: {r['error']}")
                     missed.append(f"lighthouse {path}: {r['error']}")
