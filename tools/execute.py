@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -192,13 +191,3 @@ def execute_all(notebooks: list[Notebook] | None = None, out_dir: Path = EXECUTE
             raise BuildError("\n".join(problems))
         write_notebook(merged, out_dir / nbf.lang / f"{nbf.topic}.ipynb")
     return stats
-
-
-def main(argv: list[str] | None = None) -> int:
-    stats = execute_all()
-    print(stats.summary())
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -8,7 +8,6 @@ device again and the page's stamp says so.
 """
 from __future__ import annotations
 
-import sys
 
 from nbformat import NotebookNode
 
@@ -46,12 +45,3 @@ def record_all(require_gpu: bool = True) -> list[str]:
         done.append(nbf.topic)
         print(f"{stamp['seconds']} s on {stamp['device']}", flush=True)
     return done
-
-
-def main(argv: list[str]) -> int:
-    record_all(require_gpu="--allow-cpu" not in argv)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main(sys.argv[1:]))
