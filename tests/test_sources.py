@@ -121,3 +121,12 @@ def test_gpu_notebooks_ask_colab_for_a_gpu_runtime():
         nb = (ROOT / "notebooks" / lang / "data-pinning.ipynb")
         meta = json.loads(nb.read_text(encoding="utf-8"))["metadata"]
         assert meta.get("accelerator") == "GPU" and meta.get("colab", {}).get("gpuType"), nb
+
+
+@pytest.mark.parametrize("nbf", NOTEBOOKS, ids=lambda n: n.name)
+def test_no_defect_of_the_source_notes_reaches_a_reader(nbf):
+    """The notes' conflict marker and typos are corrected, never reproduced (not even in a list of fixes)."""
+    text = "\n".join(c.source for c in nbf.read().cells)
+    assert not re.search(r"^(<{7}|>{7}|={7})", text, re.M), f"{nbf.rel}: a git conflict marker"
+    for typo in ("惭怍", "Parametr ", "Parametr`", "如何pinning", "gradient decent"):
+        assert typo not in text, f"{nbf.rel}: the notes' typo {typo!r}"
