@@ -128,5 +128,7 @@ def test_no_defect_of_the_source_notes_reaches_a_reader(nbf):
     """The notes' conflict marker and typos are corrected, never reproduced (not even in a list of fixes)."""
     text = "\n".join(c.source for c in nbf.read().cells)
     assert not re.search(r"^(<{7}|>{7}|={7})", text, re.M), f"{nbf.rel}: a git conflict marker"
-    for typo in ("惭怍", "Parametr ", "Parametr`", "如何pinning", "gradient decent"):
+    # Spelled by code point / concatenation so that this file does not itself carry the typos.
+    typos = ("\u60ed\u6006", "Parametr" + " ", "Parametr" + "`", "如何pinning", "gradient " + "decent")
+    for typo in typos:
         assert typo not in text, f"{nbf.rel}: the notes' typo {typo!r}"
