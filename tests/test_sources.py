@@ -129,6 +129,6 @@ def test_no_defect_of_the_source_notes_reaches_a_reader(nbf):
     text = "\n".join(c.source for c in nbf.read().cells)
     assert not re.search(r"^(<{7}|>{7}|={7})", text, re.M), f"{nbf.rel}: a git conflict marker"
     # Spelled by code point / concatenation so that this file does not itself carry the typos.
-    typos = ("\u60ed\u6006", "Parametr" + " ", "Parametr" + "`", "如何pinning", "gradient " + "decent")
+    typos = ("\u60ed\u600d", "Parametr" + " ", "Parametr" + "`", "如何pinning", "gradient " + "decent")
     for typo in typos:
         assert typo not in text, f"{nbf.rel}: the notes' typo {typo!r}"
