@@ -323,21 +323,56 @@ def _contrast_js():
 
 
 def test_light_dark_toggle(browser, site):
-    """The palette toggle switches Material's scheme, and notebook outputs stay readable in both."""
+    """The palette toggle switches Material's scheme, notebook outputs stay readable in both, and the choice
+    holds on the next page (overrides/partials/palette.html runs the toggle, not Material's component)."""
     page, watch = _new_page(browser, site, color_scheme="light")
     lang = languages()[0]
     page.goto(site.url(f"{lang}/topics/init/"), wait_until="load")
     scheme = lambda: page.locator("body").get_attribute("data-md-color-scheme")  # noqa: E731
+    toggle = page.locator("form[data-nb-palette] label:not([hidden])")
     output = page.locator(".jp-RenderedText pre").first
     assert scheme() == "default"
+    assert toggle.count() == 1, "exactly one toggle button shows"
     light = output.evaluate(_contrast_js())
-    page.locator('form[data-md-component="palette"] label:not([hidden])').click()
+    toggle.click()
     page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
     dark = output.evaluate(_contrast_js())
-    page.locator('form[data-md-component="palette"] label:not([hidden])').click()
+    page.goto(site.url(f"{lang}/topics/autograd/"), wait_until="load")
+    assert scheme() == "slate", "the reader's choice does not hold on the next page"
+    page.locator("form[data-nb-palette] label:not([hidden])").click()
     page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'default'")
+    page.wait_for_function("!document.body.hasAttribute('data-md-color-switching')")  # transitions back on
     assert light >= 4.5 and dark >= 4.5, f"output text contrast: light {light:.1f}, dark {dark:.1f}"
     assert not watch.errors and not watch.failed, watch.errors + watch.failed
+    page.context.close()
+
+
+def test_dark_system_preference(browser, site):
+    """With no choice stored, a reader whose system is dark gets the dark scheme on the first paint."""
+    page, watch = _new_page(browser, site, color_scheme="dark")
+    page.goto(site.url(f"{languages()[0]}/"), wait_until="domcontentloaded")
+    assert page.locator("body").get_attribute("data-md-color-scheme") == "slate"
+    assert page.locator("form[data-nb-palette] label:not([hidden])").get_attribute("for") == "__palette_0"
+    assert not watch.errors, watch.errors
+    page.context.close()
+
+
+def test_code_copy_button(browser, site):
+    """A code cell's copy button puts exactly that cell's source on the clipboard."""
+    page, watch = _new_page(browser, site, permissions=["clipboard-read", "clipboard-write"])
+    # A cell with `$` in a string: the build's TeX-to-MathML step must leave code alone.
+    lang, topic = languages()[0], "init"
+    page.goto(site.url(f"{lang}/topics/{topic}/"), wait_until="load")
+    nb = json.loads((ROOT / "notebooks" / lang / f"{topic}.ipynb").read_text(encoding="utf-8"))
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    n = next(i for i, source in enumerate(code) if "$" in source)
+    button = page.locator("clipboard-copy").nth(n)
+    button.scroll_into_view_if_needed()
+    button.click()
+    page.wait_for_function("document.querySelectorAll('clipboard-copy .notice:not([hidden])').length > 0")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.rstrip("\n") == code[n].rstrip("\n")
+    assert not watch.errors, watch.errors
     page.context.close()
 
 

@@ -182,3 +182,21 @@ def test_every_heading_has_an_id_and_a_toc_entry(built_site, lang):
         assert all(ids) and len(ids) == len(set(ids)), f"{lang}/{topic}: heading ids {ids}"
         toc = {a["href"].lstrip("#") for a in soup.select("nav.md-nav--secondary a.md-nav__link")}
         assert set(ids) <= {unquote(t) for t in toc}, f"{lang}/{topic}: not in the TOC: {set(ids) - toc}"
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_code_cells_show_and_copy_their_exact_source(built_site, lang):
+    """After tools/code_markup.py's slimming each code cell's <pre> still reads as its notebook source, its
+    copy button points at that <pre>, no hidden source copy is left, and plain names carry no <span>."""
+    for topic in topics():
+        page = built_site / lang / "topics" / topic / "index.html"
+        soup = _soup(page)
+        nb = json.loads((built_site.parent / "notebooks" / lang / f"{topic}.ipynb").read_text(encoding="utf-8"))
+        sources = ["".join(c["source"]).rstrip("\n") for c in nb["cells"] if c["cell_type"] == "code"]
+        pres = soup.select(".jp-CodeCell .highlight-ipynb > pre")
+        assert [p.get_text().rstrip("\n") for p in pres] == sources, f"{page}: code differs from the notebook's"
+        for button in soup.select("clipboard-copy"):
+            target = soup.find(id=button["for"])
+            assert target is not None and target.name == "pre", f"{page}: copy button for #{button['for']}"
+        assert not soup.select(".clipboard-copy-txt"), f"{page}: hidden source copies left"
+        assert not soup.select(".highlight-ipynb span.n, .highlight-ipynb span.w"), f"{page}: plain tokens wrapped"

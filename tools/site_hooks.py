@@ -4,6 +4,8 @@
 - on notebook pages: Open in Colab / Download / edit links built from `repo_url`, the execution stamp, the
   stale-translation or untranslated notice, alt text in the page's language on every figure (from the
   code cell's `alt` metadata), outputs kept out of the search index;
+- light: plain code tokens lose their <span>s and the copy buttons their hidden source copies
+  (tools/code_markup.py);
 - offline and light: `$…$` math becomes MathML at build time (tools/math_render.py); mkdocs-jupyter's
   empty MathJax `<script src="">`, its CDN mermaid loader and the ~575 KB of JupyterLab CSS it inlines in
   every page are removed; the CSS is served once as `assets/notebook.css`.
@@ -27,7 +29,9 @@ from mkdocs.plugins import CombinedEvent, event_priority  # noqa: E402
 from mkdocs.structure.toc import get_toc  # noqa: E402
 from pymdownx import slugs  # noqa: E402
 
-from tools import notebook_css  # noqa: E402
+from mkdocs.exceptions import PluginError  # noqa: E402
+
+from tools import code_markup, notebook_css  # noqa: E402
 from tools.math_render import render_math  # noqa: E402
 from tools.paths import SOURCE_LANG  # noqa: E402
 
@@ -183,17 +187,25 @@ def _toc_tokens(html: str) -> list[dict]:
 
 
 def on_page_content(html, page, config, files, **kwargs):
-    html = render_math(html)
     if not page.file.src_path.endswith(".ipynb"):
-        return html
+        return render_math(html)
     nb = json.loads(Path(page.file.abs_src_path).read_text(encoding="utf-8"))
     meta = _notebook_meta(page, config, nb)
     page.meta["notebook"] = meta
     page.edit_url = meta["edit_url"]
 
     # Offline and light: the inlined stylesheets (served once as assets/notebook.css), MathJax, CDN loaders.
-    _css_seen.extend(m.group(1) for m in _STYLE.finditer(html))
+    css = [m.group(1) for m in _STYLE.finditer(html)]
+    _css_seen.extend(css)
     html = _STYLE.sub("", html)
+    # Fewer elements for a phone to style and lay out: plain code tokens unwrapped, no hidden source copies.
+    styled = code_markup.styled_token_classes("\n".join(css))
+    if not styled:
+        raise PluginError(f"{page.file.src_path}: the notebook stylesheet mkdocs-jupyter inlined has no "
+                          f".{code_markup.HIGHLIGHT_CLASS} token colours (did its markup change?)")
+    html = code_markup.slim_code_cells(html, styled)
+    # After the slimming, which drops the hidden source copies: `$` in code there is not math.
+    html = render_math(html)
     html = _SCRIPT.sub(_drop_script, html)
     html = _figures_to_files(html, nb, Path(config.site_dir) / page.file.dest_uri.rsplit("/", 1)[0])
     # Code, outputs, prompts and copy notices stay out of the search index: it holds the prose.
