@@ -271,13 +271,15 @@ def test_language_switcher_keeps_the_page(browser, site, lang):
     page, watch = _new_page(browser, site)
     other = next(x for x in languages() if x != lang)
     wrong = []
-    for path in [f"{lang}/"] + [f"{lang}/topics/{t}/" for t in topics()]:
+    for i, path in enumerate([f"{lang}/"] + [f"{lang}/topics/{t}/" for t in topics()]):
         page.goto(site.url(path), wait_until="load")
-        # Material reads the other language's sitemap on load (from the cache after the first page) …
-        page.wait_for_function("other => performance.getEntriesByType('resource')"
-                               ".some(e => e.name.endsWith(`/${other}/sitemap.xml`) && e.responseEnd > 0)", arg=other)
-        page.evaluate("() => new Promise(r => setTimeout(r, 50))")  # … and indexes it when it arrives
+        # Hovering is the reader's first interaction: Material's script starts (overrides/main.html) …
         page.locator(".md-header__option .md-select").hover()
+        if i > 0:  # (the first page clicks at once: a click before the script is ready is replayed)
+            # … and reads the other language's sitemap (from the cache after the first page) …
+            page.wait_for_function("other => performance.getEntriesByType('resource')"
+                                   ".some(e => e.name.endsWith(`/${other}/sitemap.xml`) && e.responseEnd > 0)", arg=other)
+            page.evaluate("() => new Promise(r => setTimeout(r, 50))")  # … and indexes it when it arrives
         with page.expect_navigation():
             page.locator(f'.md-select__link[hreflang="{other}"]').click()
         want = site.url(other + path[len(lang):])
@@ -305,6 +307,28 @@ def test_search_finds_the_topic(browser, site, lang):
     hit = page.locator(f'.md-search-result__item a[href*="{target}"]').first
     hit.wait_for(state="attached", timeout=30_000)
     assert target in hit.get_attribute("href")
+    assert not watch.errors and not watch.failed, watch.errors + watch.failed
+    page.context.close()
+
+
+def test_material_script_starts_on_first_interaction(browser, site):
+    """Material's script is not loaded until the reader interacts (overrides/main.html); then it runs in
+    full: a hotkey pressed as the first interaction is replayed (/ opens the search), and scrolling marks
+    the current section in the table of contents."""
+    page, watch = _new_page(browser, site, viewport={"width": 1280, "height": 900})
+    lang = languages()[0]
+    page.goto(site.url(f"{lang}/topics/autograd/"), wait_until="load")
+    page.wait_for_load_state("networkidle")
+    bundle = lambda: [u for u in watch.requests if "/assets/javascripts/bundle." in u]  # noqa: E731
+    assert not bundle(), "Material's script loaded before any interaction"
+    assert page.locator("input.md-search__input").is_visible(), "the search box is hidden before the script"
+    page.keyboard.press("/")
+    page.wait_for_selector("html[data-theme-script=ready].js")
+    assert len(bundle()) == 1
+    page.wait_for_function("document.activeElement && document.activeElement.matches('input.md-search__input')")
+    page.keyboard.press("Escape")
+    page.mouse.wheel(0, 3000)
+    page.wait_for_selector(".md-sidebar--secondary .md-nav__link--active", state="attached")
     assert not watch.errors and not watch.failed, watch.errors + watch.failed
     page.context.close()
 
@@ -337,6 +361,7 @@ def test_light_dark_toggle(browser, site):
     toggle.click()
     page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
     dark = output.evaluate(_contrast_js())
+    page.wait_for_load_state("networkidle")  # the click started Material's script: let it settle first
     page.goto(site.url(f"{lang}/topics/autograd/"), wait_until="load")
     assert scheme() == "slate", "the reader's choice does not hold on the next page"
     page.locator("form[data-nb-palette] label:not([hidden])").click()

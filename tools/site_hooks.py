@@ -1,6 +1,7 @@
 """mkdocs hooks: what the site adds to, and removes from, the pages mkdocs-jupyter renders.
 
-- per-language `site_url` (the language switcher looks the page up in the other language's sitemap);
+- per-language `site_url` (the language switcher looks the page up in the other language's sitemap), and
+  the path of Material's script for overrides/main.html, which starts it on the reader's first interaction;
 - on notebook pages: Open in Colab / Download / edit links built from `repo_url`, the execution stamp, the
   stale-translation or untranslated notice, alt text in the page's language on every figure (from the
   code cell's `alt` metadata), outputs kept out of the search index;
@@ -43,7 +44,18 @@ def on_config(config, **kwargs):
     base = (config.site_url or "").rstrip("/")
     if base and not base.endswith(f"/{lang}"):
         config.site_url = f"{base}/{lang}/"
+    config.extra["theme_script"] = _theme_script(config)
     return config
+
+
+def _theme_script(config) -> str:
+    """Material's JavaScript bundle, as a site path: overrides/main.html starts it on the reader's first
+    interaction. Its file name carries a content hash, so it is looked up in the theme, not written down."""
+    found = sorted({f"assets/javascripts/{p.name}" for d in config.theme.dirs
+                    for p in Path(d).glob("assets/javascripts/bundle.*.min.js")})
+    if len(found) != 1:
+        raise PluginError(f"expected one assets/javascripts/bundle.*.min.js in the theme, found {found or 'none'}")
+    return found[0]
 
 
 def _github_repo(repo_url: str) -> str:
