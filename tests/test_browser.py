@@ -322,6 +322,7 @@ def test_material_script_starts_on_first_interaction(browser, site):
     bundle = lambda: [u for u in watch.requests if "/assets/javascripts/bundle." in u]  # noqa: E731
     assert not bundle(), "Material's script loaded before any interaction"
     assert page.locator("input.md-search__input").is_visible(), "the search box is hidden before the script"
+    assert not page.locator("label.md-header__button[for=__search]").is_visible(), "a second search button on desktop"
     page.keyboard.press("/")
     page.wait_for_selector("html[data-theme-script=ready].js")
     assert len(bundle()) == 1
