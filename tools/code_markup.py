@@ -14,6 +14,7 @@ expressions because that markup is regular (flat token spans, escaped text, one 
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import tinycss2
@@ -31,7 +32,8 @@ def _declarations(rule: QualifiedRule) -> frozenset[str]:
     return frozenset(f"{d.lower_name}:{tinycss2.serialize(d.value).strip()}" for d in decls if d.type == "declaration")
 
 
-def styled_token_classes(css: str) -> set[str]:
+@functools.lru_cache(maxsize=4)  # every notebook page carries the same ~575 KB stylesheet: parse it once
+def styled_token_classes(css: str) -> frozenset[str]:
     """Token classes that the stylesheet styles under `.highlight-ipynb` differently from plain code text."""
     base: frozenset[str] = frozenset()
     rules: list[tuple[str, frozenset[str]]] = []
@@ -44,14 +46,14 @@ def styled_token_classes(css: str) -> set[str]:
                 base |= {d for d in _declarations(rule) if d.startswith("color:")}
             elif m := _TOKEN_RULE.search(selector):
                 rules.append((m["cls"], _declarations(rule)))
-    return {cls for cls, decls in rules if decls - base}
+    return frozenset(cls for cls, decls in rules if decls - base)
 
 
 _CODE_BLOCK = re.compile(rf'(<div class="{HIGHLIGHT_CLASS}[^"]*"><pre>)(?P<code>.*?)(</pre>)', re.S)
 _TOKEN = re.compile(r'<span class="(?P<cls>[\w-]+)">(?P<text>[^<]*)</span>|<span></span>')
 
 
-def _unwrap_plain_tokens(code: str, styled: set[str]) -> str:
+def _unwrap_plain_tokens(code: str, styled: frozenset[str] | set[str]) -> str:
     return _TOKEN.sub(lambda m: m.group(0) if m["cls"] in styled else (m["text"] or ""), code)
 
 
@@ -61,7 +63,7 @@ _COPY_SOURCE = re.compile(
     r'<div class="clipboard-copy-txt" id="(?P=id)">[^<]*</div>', re.S)
 
 
-def slim_code_cells(html: str, styled: set[str]) -> str:
+def slim_code_cells(html: str, styled: frozenset[str] | set[str]) -> str:
     """The page's code cells with plain tokens unwrapped and the copy button pointed at the <pre>."""
     html = _CODE_BLOCK.sub(lambda m: m.group(1) + _unwrap_plain_tokens(m["code"], styled) + m.group(3), html)
     return _COPY_SOURCE.sub(lambda m: f'{m["head"]} id="{m["id"]}">{m["body"]}', html)
