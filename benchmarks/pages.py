@@ -44,11 +44,8 @@ from urllib.parse import unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools.paths import ROOT, SITE  # noqa: E402
+from tools.paths import CHROMIUM, CHROMIUM_ARGS, ROOT, SITE  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LIGHTHOUSE = "lighthouse@12"  # npm spec; installed into ROOT/node_modules (git-ignored)
 KiB = 1024
 BUDGET = {"first": 150 * KiB, "repeat": 40 * KiB, "index": 500 * KiB, "perf": 98, "a11y": 100}

@@ -28,12 +28,10 @@ import pytest
 
 from conftest import ROOT
 from tools.notebooks import languages, topics
+from tools.paths import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 SEARCHES = {"zh": ("张量", "topics/parameter/"), "en": ("kaiming", "topics/init/")}

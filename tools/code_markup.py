@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Set
 
 import tinycss2
 from tinycss2.ast import QualifiedRule
@@ -53,7 +54,7 @@ _CODE_BLOCK = re.compile(rf'(<div class="{HIGHLIGHT_CLASS}[^"]*"><pre>)(?P<code>
 _TOKEN = re.compile(r'<span class="(?P<cls>[\w-]+)">(?P<text>[^<]*)</span>|<span></span>')
 
 
-def _unwrap_plain_tokens(code: str, styled: frozenset[str] | set[str]) -> str:
+def _unwrap_plain_tokens(code: str, styled: Set[str]) -> str:
     return _TOKEN.sub(lambda m: m.group(0) if m["cls"] in styled else (m["text"] or ""), code)
 
 
@@ -63,7 +64,7 @@ _COPY_SOURCE = re.compile(
     r'<div class="clipboard-copy-txt" id="(?P=id)">[^<]*</div>', re.S)
 
 
-def slim_code_cells(html: str, styled: frozenset[str] | set[str]) -> str:
+def slim_code_cells(html: str, styled: Set[str]) -> str:
     """The page's code cells with plain tokens unwrapped and the copy button pointed at the <pre>."""
     html = _CODE_BLOCK.sub(lambda m: m.group(1) + _unwrap_plain_tokens(m["code"], styled) + m.group(3), html)
     return _COPY_SOURCE.sub(lambda m: f'{m["head"]} id="{m["id"]}">{m["body"]}', html)

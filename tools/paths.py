@@ -14,6 +14,12 @@ BUILD = ROOT / "build"
 SITE = ROOT / "site"
 RECORDED = ROOT / "recorded"
 
+#: Debian's chromium, which the browser tests and the page benchmark drive through playwright (no browser
+#: download: `npx playwright install` cannot work offline), and the flags that keep it from calling home.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
 #: The language the notes are written in; every other language translates it.
 SOURCE_LANG = "zh"
 

@@ -26,11 +26,10 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.plugins import CombinedEvent, event_priority  # noqa: E402
 from mkdocs.structure.toc import get_toc  # noqa: E402
 from pymdownx import slugs  # noqa: E402
-
-from mkdocs.exceptions import PluginError  # noqa: E402
 
 from tools import code_markup, notebook_css  # noqa: E402
 from tools.math_render import render_math  # noqa: E402
