@@ -58,6 +58,7 @@ def run_all() -> list[str]:
     """Every source-level check, in the order a contributor should fix them."""
     from tools.safety import lint_notebook
     from tools.snippets import find_drift  # local: snippets imports this module's siblings
+    from tools.terms import terms_lint
 
     notebooks = all_notebooks()
     langs = languages()
@@ -69,4 +70,5 @@ def run_all() -> list[str]:
     problems += [str(d) for d in find_drift(notebooks)]
     for nbf in notebooks:
         problems += lint_notebook(nbf.read(), nbf.rel)
+    problems += terms_lint(notebooks)
     return problems
