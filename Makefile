@@ -27,8 +27,8 @@ check: $(SETUP)  ## source checks: parity, no outputs, snippets, safety
 test: $(SETUP)   ## set up and run every test
 	$(PY) -m pytest
 
-sync-snippets: $(SETUP) ## rewrite the notebooks' copies of snippets/*.py
-	$(PY) -m tools sync-snippets
+sync-snippets: $(SETUP) ## rewrite the notebooks' copies of snippets/*.py (FORCE=1: even copies with local edits)
+	$(PY) -m tools sync-snippets $(if $(filter 1 yes true,$(FORCE)),--force)
 
 translations: $(SETUP) ## translation status per language and topic, glossary misses
 	$(PY) -m tools translations
@@ -36,8 +36,8 @@ translations: $(SETUP) ## translation status per language and topic, glossary mi
 new-language: $(SETUP) ## scaffold a language from the source: make new-language LANG=ja
 	$(PY) -m tools new-language $(LANG)
 
-remove-language: $(SETUP) ## remove a scaffolded language: make remove-language LANG=ja
-	$(PY) -m tools remove-language $(LANG)
+remove-language: $(SETUP) ## remove a language (to build/removed/): make remove-language LANG=ja [FORCE=1]
+	$(PY) -m tools remove-language $(LANG) $(if $(filter 1 yes true,$(FORCE)),--force)
 
 execute-gpu: $(SETUP) ## on a machine with CUDA: record every notebook's outputs into recorded/
 	$(PY) -m tools record-gpu
@@ -47,6 +47,10 @@ bench-build: $(SETUP) ## benchmark: cold/warm/prose-edit/code-edit builds on a t
 
 bench-pages: build ## benchmark: page weight and Lighthouse scores of the built site
 	$(PY) benchmarks/pages.py
+
+.PHONY: compat
+compat: $(SETUP) ## run every topic and tests/facts on another torch (side venv): make compat TORCH=2.15.0
+	$(PY) -m tools compat $(TORCH)
 
 lock: $(SETUP)   ## re-pin requirements.txt from requirements.in
 	$(PY) -m pip install -q -r requirements.in

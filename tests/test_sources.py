@@ -102,7 +102,7 @@ def test_check_reports_a_drifted_snippet_and_sync_repairs_it(repo_copy):
     path.write_text(json.dumps(nb), encoding="utf-8")
     proc = run_tools(repo_copy, "check", check=False)
     assert f"notebooks/en/{path.name}: cell {i + 1} is a copy of snippets/device.py that differs" in proc.stderr
-    run_tools(repo_copy, "sync-snippets")
+    run_tools(repo_copy, "sync-snippets", "--force")  # a copy with no git history: sync refuses without --force
     assert run_tools(repo_copy, "check", check=False).returncode == 0
 
 

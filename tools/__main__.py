@@ -2,25 +2,49 @@
 
   check            source checks: zh↔en structure and code parity, no committed outputs, snippet copies, safety
   execute          execute the notebooks once per distinct code (cached) into build/executed/
-  build            check + execute + render every language into site/
+  build            check + execute + render every language into site/ (atomically; one build at a time)
   serve            serve site/ on http://127.0.0.1:8000
-  sync-snippets    rewrite every notebook copy of a snippet from snippets/
+  sync-snippets    [--force]: rewrite every stale notebook copy of a snippet from snippets/ (refuses a copy
+                   with local edits unless --force)
   translations     translation status per language and topic, and glossary misses
   mark-translated  LANG TOPIC [CELL …]: record that a translation's cells are up to date with the source
-  new-language     LANG: scaffold a new language from the source; remove-language LANG undoes it
+  new-language     LANG: scaffold a new language from the source (never overwrites a file)
+  remove-language  LANG [--force]: undo new-language; refuses the source, the last translation and uncommitted
+                   work (unless --force); the files are moved to build/removed/, not deleted
   record-gpu       execute every notebook here (on a GPU) and store the outputs in recorded/
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 
 from tools.notebooks import BuildError
 
 
+class UsageError(Exception):
+    """A command line the command does not understand: an unknown option, a missing or extra argument."""
+
+
+def _parse(args: list[str], usage: str, options: tuple[str, ...] = (), nargs: tuple[int, int | None] = (0, 0)) -> tuple[list[str], set[str]]:
+    """Split `args` into positionals and options. An option the command does not know is an error, never
+    ignored: a mistyped `--forse` must not run the command without the protection the user asked for."""
+    given = [a for a in args if a.startswith("-") and not re.fullmatch(r"-\d+", a)]  # "-1": a (bad) number
+    unknown = [a for a in given if a not in options]
+    if unknown:
+        known = f" (it knows {', '.join(options)})" if options else " (it takes none)"
+        raise UsageError(f"unknown option {', '.join(unknown)}{known}\nusage: {usage}")
+    positional = [a for a in args if a not in given]
+    lo, hi = nargs
+    if len(positional) < lo or (hi is not None and len(positional) > hi):
+        raise UsageError(f"usage: {usage}")
+    return positional, set(given)
+
+
 def cmd_check(args: list[str]) -> int:
     from tools.checks import run_all
 
+    _parse(args, "python -m tools check")
     problems = run_all()
     for p in problems:
         print(p, file=sys.stderr)
@@ -32,22 +56,30 @@ def cmd_check(args: list[str]) -> int:
 
 
 def cmd_execute(args: list[str]) -> int:
-    from tools.execute import execute_all
+    from tools.build_lock import build_lock
+    from tools.execute import EXECUTED, execute_all
+    from tools.site import prune_executed
 
-    print(execute_all(use_recorded="--ignore-recorded" not in args).summary())
+    _, opts = _parse(args, "python -m tools execute [--ignore-recorded]", options=("--ignore-recorded",))
+    with build_lock("execute"):
+        print(execute_all(use_recorded="--ignore-recorded" not in opts).summary())
+        prune_executed(EXECUTED)
     return 0
 
 
 def cmd_build(args: list[str]) -> int:
+    from tools.build_lock import build_lock
     from tools.execute import EXECUTED, execute_all
     from tools.site import build_all
 
+    _parse(args, "python -m tools build")
     t0 = time.perf_counter()
-    if cmd_check([]) != 0:
-        return 1
-    stats = execute_all()
-    print(stats.summary())
-    timings = build_all(EXECUTED)
+    with build_lock("build"):  # one build per tree at a time; a second exits at once, naming this one
+        if cmd_check([]) != 0:
+            return 1
+        stats = execute_all()
+        print(stats.summary())
+        timings = build_all(EXECUTED)
     print("rendered " + ", ".join(f"{lang} in {s:.1f} s" if s is not None else f"{lang}: unchanged" for lang, s in timings.items()))
     print(f"build finished in {time.perf_counter() - t0:.1f} s: site/")
     return 0
@@ -59,7 +91,10 @@ def cmd_serve(args: list[str]) -> int:
 
     from tools.paths import SITE
 
-    port = int(args[0]) if args else 8000
+    (port_arg, *_), _ = _parse(args + ["8000"] * (not args), "python -m tools serve [PORT]", nargs=(1, 1))
+    if not port_arg.isdigit() or not 0 < int(port_arg) < 65536:
+        raise UsageError(f"'{port_arg}' is not a port number\nusage: python -m tools serve [PORT]")
+    port = int(port_arg)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SITE))
     with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
         print(f"serving site/ on http://127.0.0.1:{port}/ (zh: /zh/, en: /en/); Ctrl-C stops")
@@ -73,9 +108,12 @@ def cmd_serve(args: list[str]) -> int:
 def cmd_sync_snippets(args: list[str]) -> int:
     from tools.snippets import sync
 
-    fixed = sync()
+    _, opts = _parse(args, "python -m tools sync-snippets [--force]", options=("--force",))
+    fixed, notes = sync(force="--force" in opts)
     for d in fixed:
         print(f"rewrote {d.notebook.rel} cell {d.cell} from snippets/{d.file}")
+    for line in notes:
+        print(line)
     print(f"{len(fixed)} snippet copies rewritten")
     return 0
 
@@ -84,6 +122,7 @@ def cmd_translations(args: list[str]) -> int:
     from tools.glossary import lint
     from tools.translation import report
 
+    _parse(args, "python -m tools translations")
     print(report())
     misses = lint()
     if misses:
@@ -96,18 +135,11 @@ def cmd_translations(args: list[str]) -> int:
 
 
 def cmd_mark_translated(args: list[str]) -> int:
-    from tools.notebooks import Notebook
-    from tools.paths import NOTEBOOKS
-    from tools.translation import mark
+    from tools.translation import mark, parse_cells, translation_notebook
 
-    if len(args) < 2:
-        print("usage: python -m tools mark-translated LANG TOPIC [CELL …]", file=sys.stderr)
-        return 2
-    lang, topic, cells = args[0], args[1], [int(c) for c in args[2:]] or None
-    nbf = Notebook(lang, topic, NOTEBOOKS / lang / f"{topic}.ipynb")
-    if not nbf.path.exists():
-        raise BuildError(f"{nbf.rel}: no such notebook")
-    done = mark(nbf, cells)
+    (lang, topic, *raw), _ = _parse(args, "python -m tools mark-translated LANG TOPIC [CELL …]", nargs=(2, None))
+    nbf = translation_notebook(lang, topic)
+    done = mark(nbf, parse_cells(nbf, raw) or None)
     print(f"{nbf.rel}: marked {len(done)} cells (markdown, figure alt text) as translated from the current source")
     return 0
 
@@ -115,10 +147,8 @@ def cmd_mark_translated(args: list[str]) -> int:
 def cmd_new_language(args: list[str]) -> int:
     from tools.languages import scaffold
 
-    if len(args) != 1:
-        print("usage: python -m tools new-language LANG", file=sys.stderr)
-        return 2
-    for line in scaffold(args[0]):
+    (lang,), _ = _parse(args, "python -m tools new-language LANG   (make new-language LANG=ja)", nargs=(1, 1))
+    for line in scaffold(lang):
         print(line)
     return 0
 
@@ -126,19 +156,35 @@ def cmd_new_language(args: list[str]) -> int:
 def cmd_remove_language(args: list[str]) -> int:
     from tools.languages import remove
 
-    if len(args) != 1:
-        print("usage: python -m tools remove-language LANG", file=sys.stderr)
-        return 2
-    for line in remove(args[0]):
+    (lang,), opts = _parse(args, "python -m tools remove-language LANG [--force]   (make remove-language LANG=ja [FORCE=1])",
+                           options=("--force",), nargs=(1, 1))
+    for line in remove(lang, force="--force" in opts):
         print(line)
     return 0
 
 
 def cmd_record_gpu(args: list[str]) -> int:
+    from tools.build_lock import build_lock
     from tools.recorded import record_all
 
-    done = record_all(require_gpu="--allow-cpu" not in args)
+    _, opts = _parse(args, "python -m tools record-gpu [--allow-cpu]", options=("--allow-cpu",))
+    with build_lock("record-gpu"):
+        done = record_all(require_gpu="--allow-cpu" not in opts)
     print(f"recorded {len(done)} notebooks into recorded/")
+    return 0
+
+
+def cmd_compat(args: list[str]) -> int:
+    """VERSION [TOPIC …]: run every topic and tests/facts on torch VERSION (side venv), write compat/VERSION.json."""
+    from tools import compat
+
+    if not args or args[0].startswith("-"):
+        print("usage: python -m tools compat VERSION [TOPIC …]   (make compat TORCH=2.15.0)", file=sys.stderr)
+        return 2
+    record = compat.run(args[0], args[1:] or None)
+    base = next((r for r in compat.load_records() if r["torch"] == compat.pinned_torch()), None)
+    print(compat.summary(record, base))
+    print(f"wrote compat/{args[0]}.json")
     return 0
 
 
@@ -151,9 +197,15 @@ def main(argv: list[str]) -> int:
         return 0 if not argv else 2
     try:
         return COMMANDS[argv[0]](argv[1:])
+    except UsageError as e:
+        print(f"{argv[0]}: {e}", file=sys.stderr)
+        return 2
     except BuildError as e:
         print(f"\nerror: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"\n{argv[0]}: interrupted (a build leaves the previous site/ as it was)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

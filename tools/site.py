@@ -4,21 +4,53 @@ The build tree (`build/docs/<lang>/`) is made of `docs/<lang>/` (hand-written pa
 (self-hosted KaTeX, CSS, JS), the executed notebooks from `build/executed/<lang>/` as `topics/<topic>.ipynb`,
 and the generated pages (translation status, glossary). All languages render in one process, so jieba and
 the templates load once.
+
+Atomic: each language renders into a temporary folder beside it (`site/.tmp-<lang>-XXXX`) that replaces
+`site/<lang>` only once mkdocs succeeded, by an atomic exchange of the two names (see `swap_in`). Ctrl-C,
+SIGKILL or a failed render at any moment leave the previous `site/<lang>` whole; the next build removes what
+the interrupted one left (`clean_leftovers`). Only the topics that are in `notebooks/<lang>/` now are
+published: the executed tree is pruned of deleted topics first (`prune_executed`).
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import errno
 import hashlib
+import json
 import logging
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
 from tools import generated_pages
 from tools.notebooks import BuildError, languages
-from tools.paths import BUILD, DOCS, ROOT, SITE, SOURCE_LANG, config_file
+from tools.paths import BUILD, DOCS, NOTEBOOKS, ROOT, SITE, SOURCE_LANG, config_file
 
 DOCS_TREE = BUILD / "docs"
+RENDER_CACHE = BUILD / "render-cache"
+#: Prefixes of the folders a render leaves beside site/<lang> while it runs (never published).
+TMP_PREFIX, OLD_PREFIX = ".tmp-", ".old-"
+
+
+def prune_executed(executed: Path) -> list[Path]:
+    """Remove executed notebooks whose source is gone from `notebooks/<lang>/` (a deleted topic or language),
+    so that the executed tree, and with it the site, holds only current topics. Returns what was removed."""
+    removed = []
+    if not executed.is_dir():
+        return removed
+    for lang_dir in sorted(p for p in executed.iterdir() if p.is_dir()):
+        if not (NOTEBOOKS / lang_dir.name).is_dir():
+            shutil.rmtree(lang_dir)
+            removed.append(lang_dir)
+            continue
+        for nb in sorted(lang_dir.glob("*.ipynb")):
+            if not (NOTEBOOKS / lang_dir.name / nb.name).is_file():
+                nb.unlink()
+                removed.append(nb)
+    return removed
 
 
 def assemble(lang: str, executed: Path) -> Path:
@@ -31,7 +63,8 @@ def assemble(lang: str, executed: Path) -> Path:
     shutil.copytree(DOCS / "assets", dst / "assets")
     (dst / "topics").mkdir(exist_ok=True)
     for nb in sorted((executed / lang).glob("*.ipynb")):
-        shutil.copy2(nb, dst / "topics" / nb.name)
+        if (NOTEBOOKS / lang / nb.name).is_file():  # only current topics, whatever the executed tree holds
+            shutil.copy2(nb, dst / "topics" / nb.name)
     generated_pages.write_all(lang, dst)
     return dst
 
@@ -47,8 +80,90 @@ class _FailOnWarning(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_libc = None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap the names `a` and `b` (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    fn = getattr(_libc, "renameat2", None)
+    if fn is None:  # not glibc >= 2.28 (e.g. macOS, musl)
+        return False
+    at_fdcwd = -100
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # a filesystem or kernel without it
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+def swap_in(new: Path, final: Path) -> None:
+    """Make the finished render `new` the published `final`, and remove the previous one.
+
+    With an atomic exchange, `final` is a whole site at every instant. Where the exchange is unsupported,
+    two renames are used (`final` -> `.old-<name>`, `new` -> `final`); a kill between them leaves the
+    previous site whole as `.old-<name>`, which `clean_leftovers` puts back before the next build.
+    """
+    old = final.parent / f"{OLD_PREFIX}{final.name}"
+    if final.exists() and _exchange(new, final):
+        shutil.rmtree(new)  # now the previous site
+        return
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.rename(final, old)
+    os.rename(new, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def clean_leftovers(site: Path = SITE) -> list[str]:
+    """Undo what an interrupted build left in site/: temporary renders go, and a previous site that was
+    moved aside (`.old-<lang>`) comes back if its language folder is missing. Returns what was done."""
+    done = []
+    if not site.is_dir():
+        return done
+    for p in sorted(site.iterdir()):
+        if p.name.startswith(TMP_PREFIX) and p.is_dir():
+            shutil.rmtree(p)
+            done.append(f"removed {p.name}/ (an interrupted render)")
+        elif p.name.startswith(".index.html.") and p.is_file():  # write_text_atomic's temporary file
+            p.unlink()
+            done.append(f"removed {p.name} (an interrupted write)")
+        elif p.name.startswith(OLD_PREFIX) and p.is_dir():
+            final = site / p.name.removeprefix(OLD_PREFIX)
+            if final.exists():
+                shutil.rmtree(p)
+                done.append(f"removed {p.name}/ (a replaced site)")
+            else:
+                os.rename(p, final)
+                done.append(f"restored {final.name}/ from {p.name}/ (a build was interrupted while swapping)")
+    return done
+
+
+def drop_broken_render_cache(lang: str) -> list[Path]:
+    """mkdocs-jupyter writes its render cache entries non-atomically, and reads them back without a check:
+    an entry cut short by a killed build would stop every later build with a raw traceback. Unreadable
+    entries are removed (they are re-rendered). Returns the removed files."""
+    removed = []
+    for entry in sorted((RENDER_CACHE / lang).glob("*.json")):
+        try:
+            data = json.loads(entry.read_text(encoding="utf-8"))
+            ok = isinstance(data, dict) and "content" in data and "toc_tokens" in data
+        except (OSError, UnicodeDecodeError, ValueError):
+            ok = False
+        if not ok:
+            entry.unlink()
+            removed.append(entry)
+    return removed
+
+
 def render(lang: str) -> float:
-    """Render one language with mkdocs (strict); returns the seconds it took."""
+    """Render one language with mkdocs (strict) into a temporary folder, then swap it in; returns the seconds
+    it took. On any failure or interruption the published site/<lang> is left as it was."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -57,17 +172,42 @@ def render(lang: str) -> float:
     log = logging.getLogger("mkdocs")
     log.addHandler(handler)
     os.chdir(ROOT)  # mkdocs-jupyter's render cache_dir is relative to the working directory
+    tmp = None
     try:
         config = load_config(str(config_file(lang)))
+        final = Path(config.site_dir)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name}-", dir=final.parent))
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the published folder must be readable by a web server
+        config.site_dir = str(tmp)  # the hooks and plugins write into config.site_dir, so into tmp
         build(config)
     except Exception as e:  # mkdocs logs the cause, then raises Abort / ConfigurationError
         logged = "".join(f"\n  {m}" for m in handler.messages)
         raise BuildError(f"{config_file(lang).name}: mkdocs build failed: {e}{logged}") from e
-    finally:
+    else:
+        if handler.messages:
+            raise BuildError(f"{config_file(lang).name}: mkdocs reported warnings (strict):\n  " + "\n  ".join(handler.messages))
+        swap_in(tmp, final)
+        tmp = None
+    finally:  # also on KeyboardInterrupt: the half-written render goes, the published site stays
         log.removeHandler(handler)
-    if handler.messages:
-        raise BuildError(f"{config_file(lang).name}: mkdocs reported warnings (strict):\n  " + "\n  ".join(handler.messages))
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
     return time.perf_counter() - t0
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `path` so that a reader (or a killed build) sees the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it private; a published file must be readable by a web server
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 ROOT_PAGE = """<!doctype html>
@@ -116,6 +256,9 @@ def inputs_fingerprint(lang: str) -> str:
 def build_all(executed: Path) -> dict[str, float | None]:
     """Assemble and render every language; returns seconds per language (None: unchanged, not rendered)."""
     langs = languages()
+    for line in clean_leftovers():
+        print(f"site/: {line}")
+    prune_executed(executed)
     timings: dict[str, float | None] = {}
     for lang in langs:
         if not config_file(lang).exists():
@@ -127,9 +270,13 @@ def build_all(executed: Path) -> dict[str, float | None]:
             timings[lang] = None
             continue
         stamp.unlink(missing_ok=True)
+        for entry in drop_broken_render_cache(lang):
+            print(f"{entry.relative_to(ROOT)}: unreadable render cache entry removed (a build was interrupted)")
         timings[lang] = render(lang)
-        stamp.write_text(fingerprint)
-    for stale in set(p.name for p in SITE.iterdir() if p.is_dir()) - set(langs) if SITE.exists() else ():
-        shutil.rmtree(SITE / stale)  # a removed language leaves no pages behind
+        write_text_atomic(stamp, fingerprint)
+    for stale in sorted(set(p.name for p in SITE.iterdir() if p.is_dir() and not p.name.startswith(".")) - set(langs)) if SITE.exists() else ():
+        aside = SITE / f"{OLD_PREFIX}{stale}"  # moved aside first: the folder goes whole or not at all
+        os.rename(SITE / stale, aside)
+        shutil.rmtree(aside)  # a removed language leaves no pages behind
     write_root(langs)
     return timings

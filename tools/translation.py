@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tools.notebooks import Notebook, all_notebooks, cell_hash, languages, write_notebook
-from tools.paths import SOURCE_LANG
+from tools.notebooks import BuildError, Notebook, all_notebooks, cell_hash, languages, topics, write_notebook
+from tools.paths import NOTEBOOKS, SOURCE_LANG
 
 
 @dataclass
@@ -81,10 +81,55 @@ def percent(statuses: list[TopicStatus]) -> int:
     return 100 * sum(s.translated for s in statuses) // total if total else 100
 
 
+def translation_notebook(lang: str, topic: str) -> Notebook:
+    """The translation `notebooks/<lang>/<topic>.ipynb` that `mark` may mark; a BuildError names what is wrong."""
+    translations = [x for x in languages() if x != SOURCE_LANG]
+    if lang == SOURCE_LANG:
+        raise BuildError(f"{lang} is the source language: its cells are not translations, there is nothing to mark "
+                         f"(translations: {', '.join(translations) or 'none'})")
+    if lang not in translations:
+        raise BuildError(f"'{lang}' is not a language of this site (translations: {', '.join(translations) or 'none'})")
+    nbf = Notebook(lang, topic, NOTEBOOKS / lang / f"{topic}.ipynb")
+    if topic in ("", ".", "..") or "/" in topic or "\\" in topic or not nbf.path.is_file():  # a topic name, not a path
+        raise BuildError(f"{nbf.rel}: no such notebook (topics: {', '.join(topics())})")
+    return nbf
+
+
+def parse_cells(nbf: Notebook, raw: list[str]) -> list[int]:
+    """Cell numbers as typed on the command line (1-based, as `make translations` prints them)."""
+    bad = [c for c in raw if not c.strip().lstrip("-").isdigit()]
+    if bad:
+        raise BuildError(f"{nbf.rel}: {', '.join(repr(c) for c in bad)} is not a cell number "
+                         f"(cells are numbered from 1, as `make translations` prints them)")
+    return [int(c) for c in raw]
+
+
 def mark(nbf: Notebook, cells: list[int] | None = None) -> list[int]:
-    """Record that the translated cells of `nbf` (all, or the 1-based `cells`) are up to date with the source."""
-    source = Notebook(SOURCE_LANG, nbf.topic, nbf.path.parent.parent / SOURCE_LANG / nbf.path.name).read()
-    nb = nbf.read()
+    """Record that the translated cells of `nbf` (all, or the 1-based `cells`) are up to date with the source.
+
+    Every requested cell is checked before anything is written: it must exist, have the source's kind at
+    the same position and have something to translate (markdown, or a code cell's alt text); otherwise a
+    BuildError names the file and each bad cell, and the notebook is left as it was.
+    """
+    src_path = nbf.path.parent.parent / SOURCE_LANG / nbf.path.name
+    src = Notebook(SOURCE_LANG, nbf.topic, src_path)
+    if not src_path.is_file():
+        raise BuildError(f"{nbf.rel}: no source notebook {src.rel} to translate")
+    source, nb, src_rel = src.read(), nbf.read(), src.rel
+    problems = []
+    for c in dict.fromkeys(cells or []):
+        if not 1 <= c <= len(nb.cells):
+            problems.append(f"{nbf.rel}: there is no cell {c} (its cells are numbered 1 to {len(nb.cells)})")
+        elif c > len(source.cells):
+            problems.append(f"{nbf.rel}: cell {c} has no counterpart in {src_rel}, which has {len(source.cells)} cells (run `make check`)")
+        elif source.cells[c - 1].cell_type != nb.cells[c - 1].cell_type:
+            problems.append(f"{nbf.rel}: cell {c} is {nb.cells[c - 1].cell_type}, but cell {c} of {src_rel} is "
+                            f"{source.cells[c - 1].cell_type} (run `make check`)")
+        elif translatable(source.cells[c - 1]) is None:
+            problems.append(f"{nbf.rel}: cell {c} is a code cell without alt text: it has nothing to translate "
+                            f"(only markdown cells and figure alt text are marked)")
+    if problems:
+        raise BuildError("\n".join(problems) + "\nnothing was marked")
     done = []
     for i, (a, b) in enumerate(zip(source.cells, nb.cells), start=1):
         text = translatable(a)
