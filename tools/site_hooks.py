@@ -90,8 +90,11 @@ def _stamp_html(meta: dict) -> str:
         parts.append(f"CUDA {ex['cuda']}")
     parts += [ex["date"], f"{ex['seconds']} s"]
     how = s.get("recorded") if ex.get("source") == "recorded" else s.get("built")
+    from tools.compat import page_texts  # the torch versions this code ran on (compat/*.json, same code key only)
+    versions = page_texts(meta["topic"], meta["pytorch_docs"].get("code_key", ""), meta["lang"], s)
     return (f'<div data-search-exclude class="nb-stamp">{escape(s.get("executed_on", "executed on"))} '
-            f'{escape(" · ".join(parts))} <span class="nb-stamp__how">({escape(how or "")})</span></div>')
+            f'{escape(" · ".join(parts))} <span class="nb-stamp__how">({escape(how or "")})</span></div>'
+            + "".join(f'<div data-search-exclude class="nb-stamp nb-compat">{escape(t)}</div>' for t in versions))
 
 
 def _notice_html(meta: dict) -> str:
