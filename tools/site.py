@@ -244,7 +244,8 @@ def inputs_fingerprint(lang: str) -> str:
     and the environment variables the configs read. Equal fingerprint, equal site: the render is skipped."""
     h = hashlib.sha256()
     files = [*sorted((DOCS_TREE / lang).rglob("*")), ROOT / "mkdocs.yml", config_file(lang), ROOT / "requirements.txt",
-             *sorted((ROOT / "overrides").rglob("*")), *sorted((ROOT / "tools").glob("*.py"))]
+             *sorted((ROOT / "overrides").rglob("*")), *sorted((ROOT / "tools").glob("*.py")),
+             *sorted((ROOT / "compat").glob("*.json"))]  # the torch-version lines under each title
     for f in files:
         if f.is_file():
             h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
