@@ -38,8 +38,9 @@ COMPAT = ROOT / "compat"
 SIDE = BUILD / "compat"
 SCHEMA = 1
 CELL_TIMEOUT_S = 600
-#: What the notebooks and tests/facts import besides torch, and what runs them in the side environment.
-PACKAGES = ["numpy", "matplotlib", "graphviz", "ipykernel", "nbclient", "nbformat", "pytest"]
+#: What the notebooks and tests/facts import besides torch (pyyaml: tests/facts/test_terms.py reads the
+#: glossary), and what runs them in the side environment.
+PACKAGES = ["numpy", "matplotlib", "graphviz", "ipykernel", "nbclient", "nbformat", "pytest", "pyyaml"]
 STATUSES = ("passed", "failed")
 OUTCOMES = ("passed", "failed", "skipped")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
