@@ -7,6 +7,9 @@
   code cell's `alt` metadata), outputs kept out of the search index;
 - light: plain code tokens lose their <span>s and the copy buttons their hidden source copies
   (tools/code_markup.py);
+- safe: every piece of content (each cell's rendered markdown and outputs, hand-written and generated
+  pages) passes the allowlist sanitizer (tools/sanitize.py); anything it would remove fails the build,
+  naming the page and the cell; every page and template gets a Content-Security-Policy (tools/csp.py);
 - offline and light: `$…$` math becomes MathML at build time (tools/math_render.py); mkdocs-jupyter's
   empty MathJax `<script src="">`, its CDN mermaid loader and the ~575 KB of JupyterLab CSS it inlines in
   every page are removed; the CSS is served once as `assets/notebook.css`.
@@ -31,9 +34,13 @@ from mkdocs.plugins import CombinedEvent, event_priority  # noqa: E402
 from mkdocs.structure.toc import get_toc  # noqa: E402
 from pymdownx import slugs  # noqa: E402
 
+from selectolax.lexbor import LexborHTMLParser  # noqa: E402
+
 from tools import code_markup, notebook_css  # noqa: E402
+from tools.csp import add_csp  # noqa: E402
 from tools.math_render import render_math  # noqa: E402
 from tools.paths import SOURCE_LANG  # noqa: E402
+from tools.sanitize import check_svg_bytes, clean_html, line_of  # noqa: E402
 
 _css_seen: list[str] = []
 
@@ -139,8 +146,11 @@ def _figures_to_files(html: str, nb: dict, out_dir: Path) -> str:
             cell_id = marks.pop(0)[1]
         n += 1
         name = f"figure-{n}.{_EXT[m['type']]}"
+        data = base64.b64decode(m["data"])
+        if m["type"] == "svg+xml" and (problems := check_svg_bytes(data)):
+            raise PluginError(f"figure {n} (cell id {cell_id}): " + "; ".join(problems) + " is not allowed in a figure")
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / name).write_bytes(base64.b64decode(m["data"]))
+        (out_dir / name).write_bytes(data)
         attrs = re.sub(r'\s(alt|loading|decoding)="[^"]*"', "", m["pre"] + m["post"])
         out.append(html[last:m.start()])
         out.append(f'<img src="{name}" alt="{escape(alts.get(cell_id) or "")}" loading="lazy" decoding="async"{attrs}>')
@@ -200,26 +210,73 @@ def _toc_tokens(html: str) -> list[dict]:
     return root
 
 
+def _source_name(page, config) -> str:
+    """The file a contributor edits for this page, for error messages."""
+    src, lang = page.file.src_path, config.theme["language"]
+    if src.endswith(".ipynb"):
+        return f"notebooks/{lang}/{Path(src).name}"
+    generated = {"glossary.md": "glossary.yml", "translation-status.md": "the notebooks' translation metadata"}
+    return f"{src} (generated from {generated[src]})" if src in generated else f"docs/{lang}/{src}"
+
+
+def _sanitize_page(html: str, page, config) -> str:
+    """A markdown page's content (python-markdown's output: all of it comes from the page's text) through
+    the allowlist; anything the sanitizer would remove fails the build, with the line where it can say."""
+    cleaned, removed = clean_html(html)
+    if removed:
+        text = page.markdown or ""
+        raise PluginError("\n".join(
+            f"{_source_name(page, config)}{f' (line {n})' if (n := line_of(text, r)) else ''}: {r} is not allowed "
+            "(see \"HTML in content\" in CONTRIBUTING.md)" for r in removed))
+    return cleaned
+
+
+def _sanitize_cells(html: str, nb: dict, page, config) -> str:
+    """Every piece of a notebook page that comes from the notebook -- each markdown cell and each output,
+    which nbconvert marks with data-mime-type -- replaced by what the allowlist sanitizer makes of it.
+    Templates' own markup (cell wrappers, prompts, code input rendered by Pygments) is left as it is."""
+    doc = LexborHTMLParser(html, is_fragment=True)
+    numbers = {c.get("id"): i for i, c in enumerate(nb["cells"], start=1)}
+    problems = []
+    for node in doc.css("[data-mime-type]"):
+        cleaned, removed = clean_html(node.inner_html or "")
+        if removed:
+            cell = node.parent
+            while cell is not None and not (cell.attributes.get("id") or "").startswith("cell-id="):
+                cell = cell.parent
+            number = numbers.get((cell.attributes["id"] or "")[8:]) if cell is not None else None
+            at = f"cell {number}" if number else "a cell"
+            problems += [f"{_source_name(page, config)}: {at} ({node.attributes.get('data-mime-type')}): {r} is not allowed "
+                         "(see \"HTML in content\" in CONTRIBUTING.md)" for r in removed]
+        else:
+            node.inner_html = cleaned
+    if problems:
+        raise PluginError("\n".join(problems))
+    return doc.html
+
+
 def on_page_content(html, page, config, files, **kwargs):
     if not page.file.src_path.endswith(".ipynb"):
-        return render_math(html)
+        return _sanitize_page(render_math(html), page, config)
     nb = json.loads(Path(page.file.abs_src_path).read_text(encoding="utf-8"))
     meta = _notebook_meta(page, config, nb)
     page.meta["notebook"] = meta
     page.edit_url = meta["edit_url"]
 
-    # Offline and light: the inlined stylesheets (served once as assets/notebook.css), MathJax, CDN loaders.
-    css = [m.group(1) for m in _STYLE.finditer(html)]
-    _css_seen.extend(css)
-    html = _STYLE.sub("", html)
     # Fewer elements for a phone to style and lay out: plain code tokens unwrapped, no hidden source copies.
-    styled = code_markup.styled_token_classes("\n".join(css))
+    styled = code_markup.styled_token_classes("\n".join(m.group(1) for m in _STYLE.finditer(html)))
     if not styled:
         raise PluginError(f"{page.file.src_path}: the notebook stylesheet mkdocs-jupyter inlined has no "
                           f".{code_markup.HIGHLIGHT_CLASS} token colours (did its markup change?)")
     html = code_markup.slim_code_cells(html, styled)
     # After the slimming, which drops the hidden source copies: `$` in code there is not math.
     html = render_math(html)
+    # Content through the allowlist (formulas included), before anything below takes from it.
+    html = _sanitize_cells(html, nb, page, config)
+    # Offline and light: the inlined stylesheets (served once as assets/notebook.css), MathJax, CDN loaders.
+    # Only mkdocs-jupyter's own <style>s are left to collect: content can carry none past the sanitizer.
+    _css_seen.extend(m.group(1) for m in _STYLE.finditer(html))
+    html = _STYLE.sub("", html)
     html = _SCRIPT.sub(_drop_script, html)
     html = _figures_to_files(html, nb, Path(config.site_dir) / page.file.dest_uri.rsplit("/", 1)[0])
     # Code, outputs, prompts and copy notices stay out of the search index: it holds the prose.
@@ -275,6 +332,14 @@ def _restore_content(context, page, config, nav, **kwargs):
 
 
 on_page_context = CombinedEvent(_stash_for_search, _restore_content)
+
+
+def on_post_page(output, page, config, **kwargs):
+    return add_csp(output)
+
+
+def on_post_template(output_content, template_name, config, **kwargs):
+    return add_csp(output_content) if template_name.endswith(".html") else output_content
 
 
 def on_post_build(config, **kwargs):
