@@ -9,7 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from conftest import ROOT, run_tools
-from tools.execute import run_notebook
+from tools.run import run_notebook
 from tools.notebooks import BuildError, all_notebooks
 from tools.paths import SOURCE_LANG
 

@@ -7,7 +7,11 @@ zh and en of a topic would execute twice. Here jupyter-cache stores one executed
 - zh and en of a topic share one execution (their code is identical);
 - a prose or alt-text edit executes nothing;
 - a code edit executes only that topic;
-- a change of `requirements.txt` clears the cache (the key does not see the environment).
+- a change of `requirements.txt` clears the cache (the key does not see the environment);
+- a damaged cache (database or one entry) is named, discarded and rebuilt (`ExecutionCache`).
+
+Each execution runs in the sandbox of `tools.sandbox` (through `tools.run.run_notebook`); the cache is
+written here, by the build, from the executed notebook: kernels cannot see build/ at all.
 
 Outputs recorded on a GPU (`recorded/<topic>.ipynb`, see `tools.recorded`) are used instead of executing,
 as long as the notebook's code is the one they were recorded from.
@@ -15,13 +19,8 @@ as long as the notebook's code is the one they were recorded from.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import hashlib
-import json
-import os
-import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,32 +28,20 @@ from pathlib import Path
 import nbformat
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from jupyter_cache.cache.db import DB_NAME, NbCacheRecord
+from sqlalchemy.exc import SQLAlchemyError
 
 from tools import recorded
 from tools.checks import missing_alt_text
 from tools.safety import lint_notebook
-from tools.notebooks import BuildError, Notebook, all_notebooks, code_key, code_view, write_notebook
+from tools.notebooks import BuildError, Notebook, all_notebooks, code_key, code_sources, code_view, write_notebook
 from tools.paths import BUILD, ROOT, SOURCE_LANG
+from tools.run import run_notebook
+from tools.sandbox import sandbox
 from tools.translation import topic_status
 
 CACHE_DIR = BUILD / "jupyter-cache"
 EXECUTED = BUILD / "executed"
-CELL_TIMEOUT_S = 600
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-#: Run in the notebook's own kernel after its cells, so the stamp describes the kernel that really ran it.
-_STAMP_PROBE = """
-import json as _j, platform as _p, torch as _t
-print(_j.dumps({
-    "device": _t.cuda.get_device_name() if _t.cuda.is_available() else "CPU (" + (_p.processor() or _p.machine()) + ")",
-    "gpu": _t.cuda.is_available(),
-    "torch": _t.__version__.split("+")[0],
-    "cuda": _t.version.cuda,
-    "python": _p.python_version(),
-}))
-"""
 
 
 @dataclass
@@ -76,62 +63,127 @@ def _requirements_digest() -> str:
     return hashlib.sha256(req.read_bytes()).hexdigest() if req.exists() else "none"
 
 
-def open_cache(cache_dir: Path = CACHE_DIR):
-    """The execution cache, emptied first if requirements.txt changed since it was filled."""
-    cache = get_cache(cache_dir)
-    marker = cache_dir / "requirements.sha256"
-    digest = _requirements_digest()
-    if marker.exists() and marker.read_text().strip() != digest:
-        print("requirements.txt changed: clearing the execution cache", flush=True)
-        cache.clear_cache()
-        cache = get_cache(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    marker.write_text(digest + "\n")
-    return cache
+def _rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
-def kernel_env() -> dict[str, str]:
-    """The kernel's environment: this one, minus anything that would let a notebook import from the repo."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTORCH_DOCS_ROOT")}
-    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silences a debugger warning on every kernel start
-    return env
+def _db_error(e: BaseException) -> SQLAlchemyError | ValueError | None:
+    """The database error behind `e`, if it is one (jupyter-cache rewraps some as a bare RuntimeError)."""
+    for err in (e, e.__cause__):
+        if isinstance(err, (SQLAlchemyError, ValueError)):
+            return err
+    return None
 
 
-def run_notebook(nb: nbformat.NotebookNode, display_path: str) -> tuple[nbformat.NotebookNode, dict]:
-    """Execute `nb` alone in an empty temporary folder, as Colab would; return it with its stamp.
+def _reason(e: BaseException) -> str:
+    """A short reason for a message: sqlite's own words ("file is not a database"), not a traceback."""
+    err = getattr(e, "orig", None) or e
+    return str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
 
-    A failing cell raises a BuildError naming the file and the cell number (1-based, counting all cells).
+
+#: What a cached execution's stamp must hold for the page (see `run_notebook`).
+_STAMP_KEYS = {"device", "gpu", "torch", "python", "date", "seconds"}
+
+
+class ExecutionCache:
+    """jupyter-cache, with damage detected, named and repaired instead of ending the build in a traceback.
+
+    Only the build writes the cache, from notebooks it executed (kernels cannot see build/ at all, see
+    `tools.sandbox`), so damage comes from a killed build, a full disk or a hand edit. A damaged database
+    discards the whole cache (it is only a cache: every notebook executes again); a damaged entry (its
+    notebook file missing, unreadable, not the code it is filed under, or its stamp incomplete) discards
+    only itself. Either way the message names the file and what is wrong with it.
     """
-    nb = copy.deepcopy(nb)
-    workdir = Path(tempfile.mkdtemp(prefix="nb-run-"))
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, startup_timeout=120, kernel_name="python3",
-                            allow_errors=False, resources={"metadata": {"path": str(workdir)}})
-    client.km = client.create_kernel_manager()
-    client.km.transport = "ipc"  # local sockets: no TCP ports, no "running over TCP without encryption" warning
-    sockets = Path(tempfile.mkdtemp(prefix="nb-ipc-"))
-    client.km.ip = str(sockets / "kernel")  # absolute, and outside workdir, which the notebook sees empty
-    start = time.perf_counter()
-    try:
-        with client.setup_kernel(env=kernel_env(), cwd=str(workdir)):
-            for index, cell in enumerate(nb.cells):
-                try:
-                    client.execute_cell(cell, index)
-                except (CellExecutionError, CellTimeoutError) as e:
-                    raise BuildError(f"{display_path}: cell {index + 1} failed:\n{_ANSI.sub('', str(e))}") from None
-            seconds = time.perf_counter() - start
-            probe = nbformat.v4.new_code_cell(_STAMP_PROBE)
-            nb.cells.append(probe)
-            client.execute_cell(probe, len(nb.cells) - 1)
-            nb.cells.pop()
-    except DeadKernelError as e:
-        raise BuildError(f"{display_path}: the kernel died while running it: {e}") from None
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        shutil.rmtree(sockets, ignore_errors=True)
-    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
-    stamp = json.loads(text.strip().splitlines()[-1])
-    stamp.update(date=dt.date.today().isoformat(), seconds=round(seconds, 1))
-    return nb, stamp
+
+    def __init__(self, cache_dir: Path = CACHE_DIR):
+        self.dir = cache_dir
+        self.db_path = cache_dir / DB_NAME
+        self.cache = self._open()
+
+    def _open(self):
+        cache = get_cache(self.dir)
+        problem = self._db_problem(cache)
+        if problem is not None:
+            self._discard_all(problem)
+            cache = get_cache(self.dir)
+            if (again := self._db_problem(cache)) is not None:
+                raise BuildError(f"{_rel(self.db_path)}: cannot create the execution cache: {again}")
+        marker = self.dir / "requirements.sha256"
+        digest = _requirements_digest()
+        if marker.exists() and marker.read_text(errors="replace").strip() != digest:
+            print("requirements.txt changed: clearing the execution cache", flush=True)
+            cache.clear_cache()
+            cache = get_cache(self.dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        marker.write_text(digest + "\n")
+        return cache
+
+    @staticmethod
+    def _db_problem(cache) -> str | None:
+        """Why the cache database is unusable, or None: sqlite's integrity check, then the tables it needs."""
+        try:
+            with cache.db.connect() as conn:
+                verdict = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+            if verdict != "ok":
+                return f"integrity check: {verdict}"
+            cache.list_cache_records()
+            cache.get_cache_limit()
+        except Exception as e:  # noqa: BLE001 - narrowed just below
+            if _db_error(e) is None:
+                raise
+            return _reason(_db_error(e))
+        return None
+
+    def _discard_all(self, problem: str) -> None:
+        print(f"{_rel(self.db_path)} is corrupt ({problem}): discarding the execution cache and rebuilding it",
+              flush=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _recover(self, e: Exception) -> None:
+        """A database error in the middle of a build: start the cache again, or re-raise what is not one."""
+        if _db_error(e) is None:
+            raise e
+        print("")
+        self._discard_all(_reason(_db_error(e)))
+        self.cache = self._open()
+
+    def lookup(self, view: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, dict] | str | None:
+        """The cached execution of `view` and its stamp; None when there is none; a message when the entry
+        was damaged and has been discarded (the caller executes the notebook again)."""
+        try:
+            record = self.cache.match_cache_notebook(view)
+        except KeyError:
+            return None
+        except Exception as e:  # noqa: BLE001 - _recover re-raises anything that is not a database error
+            self._recover(e)
+            return None
+        entry = self.cache._get_notebook_path_cache(record.hashkey)  # jupyter-cache's own layout
+        try:
+            executed = self.cache.get_cache_bundle(record.pk).nb
+            nbformat.validate(executed)
+            if code_sources(executed) != code_sources(view):
+                raise ValueError("its code is not the code it is filed under")
+            stamp = dict(record.data)
+            if missing := _STAMP_KEYS - stamp.keys():
+                raise ValueError(f"its stamp lacks {', '.join(sorted(missing))}")
+        except Exception as e:  # noqa: BLE001 - any damage to one entry discards only that entry
+            if _db_error(e) is not None and not isinstance(_db_error(e), ValueError):
+                self._recover(e)
+                return None
+            why = "the file is missing" if isinstance(e, KeyError) else _reason(e)
+            shutil.rmtree(entry.parent, ignore_errors=True)
+            NbCacheRecord.remove_records([record.pk], self.cache.db)
+            return f"cache entry {_rel(entry)} is corrupt ({why}): discarded it,"
+        return executed, stamp
+
+    def store(self, executed: nbformat.NotebookNode, uri: str, stamp: dict) -> None:
+        """File an execution the build made (never anything a kernel wrote: kernels cannot see the cache)."""
+        bundle = CacheBundleIn(code_view(executed, keep_outputs=True), uri=uri, data=stamp)
+        try:
+            self.cache.cache_notebook_bundle(bundle, overwrite=True)
+        except Exception as e:  # noqa: BLE001 - _recover re-raises anything that is not a database error
+            self._recover(e)
+            self.cache.cache_notebook_bundle(bundle, overwrite=True)
 
 
 def merge_outputs(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -157,7 +209,9 @@ def translation_state(nbf: Notebook, notebooks: list[Notebook]) -> dict:
 def execute_all(notebooks: list[Notebook] | None = None, out_dir: Path = EXECUTED, use_recorded: bool = True) -> Stats:
     """Execute (or fetch from the cache) every notebook; write executed copies to `out_dir/<lang>/<topic>.ipynb`."""
     notebooks = notebooks if notebooks is not None else all_notebooks()
-    cache = open_cache()
+    box = sandbox()  # fails early, saying how to fix it, where bubblewrap cannot run
+    print(box.describe(), flush=True)
+    cache = ExecutionCache()
     stats = Stats()
     for n, nbf in enumerate(notebooks, start=1):
         print(f"[{n}/{len(notebooks)}] {nbf.name} … ", end="", flush=True)
@@ -170,16 +224,17 @@ def execute_all(notebooks: list[Notebook] | None = None, out_dir: Path = EXECUTE
             stats.recorded.append(nbf.name)
             print(f"recorded on {stamp['device']} ({stamp['date']})", flush=True)
         else:
-            try:
-                record = cache.match_cache_notebook(view)
-                executed, stamp = cache.get_cache_bundle(record.pk).nb, dict(record.data)
+            hit = cache.lookup(view)
+            if isinstance(hit, tuple):
+                executed, stamp = hit
                 stats.cached.append(nbf.name)
                 print("cached (code unchanged)", flush=True)
-            except KeyError:
+            else:
+                if isinstance(hit, str):
+                    print(hit, end=" ", flush=True)
                 t0 = time.perf_counter()
-                executed, stamp = run_notebook(nb, nbf.rel)
-                cache.cache_notebook_bundle(CacheBundleIn(code_view(executed, keep_outputs=True), uri=nbf.rel, data=stamp),
-                                            overwrite=True)
+                executed, stamp = run_notebook(nb, nbf.rel, box)
+                cache.store(executed, nbf.rel, stamp)
                 stats.executed.append(nbf.name)
                 print(f"executed in {time.perf_counter() - t0:.1f} s", flush=True)
             stamp = {**stamp, "source": "build"}
