@@ -23,23 +23,32 @@ def built_site() -> Path:
     return ROOT / "site"
 
 
-@pytest.fixture()
-def repo_copy(tmp_path: Path) -> Path:
-    """A throw-away copy of the repository's sources, for tests that edit or break things."""
-    dst = tmp_path / "repo"
+def copy_repo(parent: Path) -> Path:
+    """A throw-away copy of the repository's sources under `parent`, for tests that edit or break things."""
+    dst = parent / "repo"
     ignore = shutil.ignore_patterns(".venv", ".git", "build", "site", "__pycache__", ".pytest_cache", "node_modules")
     shutil.copytree(ROOT, dst, ignore=ignore)
     return dst
 
 
-@pytest.fixture()
-def built_copy(built_site: Path, repo_copy: Path) -> Path:
-    """A repository copy that starts with the session build's execution and render caches, so building it
-    executes only what a test changed (the caches are keyed on content, so sharing them is exact)."""
+def seed_caches(repo: Path) -> Path:
+    """Give a copy the session build's execution and render caches, so building it executes only what a
+    test changed (the caches are keyed on content, so sharing them is exact)."""
     for cache in ("jupyter-cache", "render-cache"):
         if (ROOT / "build" / cache).exists():
-            shutil.copytree(ROOT / "build" / cache, repo_copy / "build" / cache)
-    return repo_copy
+            shutil.copytree(ROOT / "build" / cache, repo / "build" / cache)
+    return repo
+
+
+@pytest.fixture()
+def repo_copy(tmp_path: Path) -> Path:
+    return copy_repo(tmp_path)
+
+
+@pytest.fixture()
+def built_copy(built_site: Path, repo_copy: Path) -> Path:
+    """A repository copy that starts with the session build's caches (see `seed_caches`)."""
+    return seed_caches(repo_copy)
 
 
 def run_tools(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -133,11 +133,13 @@ class Watch:
     requests: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)  # Content-Security-Policy violations (tools/csp.py)
 
     def clear(self) -> None:
         self.requests.clear()
         self.failed.clear()
         self.errors.clear()
+        self.violations.clear()
 
 
 def _new_page(browser, site: Site, **context_args):
@@ -148,8 +150,13 @@ def _new_page(browser, site: Site, **context_args):
             url = route.request.url.replace(site.origin, site.backend, 1)
             route.fulfill(response=route.fetch(url=url))
         context.route(f"{site.origin}/**", forward)
-    page = context.new_page()
     watch = Watch()
+    # Every CSP violation, as the page's own securitypolicyviolation event reports it (a console message
+    # alone would miss those the browser reports only to the page).
+    context.expose_function("__cspViolation", lambda v: watch.violations.append(v))
+    context.add_init_script("""document.addEventListener("securitypolicyviolation", (e) =>
+        window.__cspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`));""")
+    page = context.new_page()
     page.on("request", lambda r: watch.requests.append(r.url))
     page.on("requestfailed", lambda r: watch.failed.append(f"{r.url} ({r.failure})"))
     page.on("response", lambda r: r.status >= 400 and watch.failed.append(f"{r.url} (HTTP {r.status})"))
@@ -169,7 +176,14 @@ def visits(browser, site):
             watch.clear()
             page.goto(site.url(path), wait_until="load")
             problems = _check_page(page, site, lang, path)
+            # Start Material's script (it waits for the first interaction) and let it mount everything:
+            # what it does must also keep to the page's Content-Security-Policy.
+            page.mouse.move(5, 5)
+            page.mouse.move(40, 40)
+            page.wait_for_selector("html[data-theme-script=ready]")
             page.wait_for_load_state("networkidle")  # nothing still in flight is cut off by the next visit
+            problems += [f"CSP violation: {v}" for v in watch.violations]
+            problems += [f"no Content-Security-Policy meta tag"] * (page.locator('meta[http-equiv="Content-Security-Policy"]').count() != 1)
             problems += watch.errors + [f"failed request: {f}" for f in watch.failed]
             problems += [f"request to another host: {u}" for u in watch.requests
                          if urlsplit(u).scheme in ("http", "https", "ws", "wss") and not u.startswith(site.origin + "/")]
@@ -259,7 +273,7 @@ def test_math_is_rendered_on_the_init_page(browser, site):
         assert page.locator('article math[display="block"]').count() >= 1, f"{lang}: no display math on the init page"
         box = formulas.first.bounding_box()
         assert box and box["width"] > 0 and box["height"] > 0, f"{lang}: the first formula is not laid out"
-    assert not watch.errors and not watch.failed, watch.errors + watch.failed
+    assert not watch.errors and not watch.failed and not watch.violations, watch.errors + watch.failed + watch.violations
     page.context.close()
 
 
@@ -286,7 +300,7 @@ def test_language_switcher_keeps_the_page(browser, site, lang):
     assert not wrong, "\n".join(wrong)
     # Leaving a page at once cuts its late requests (net::ERR_ABORTED); the visits above check the rest.
     failed = [f for f in watch.failed if "ERR_ABORTED" not in f]
-    assert not watch.errors and not failed, watch.errors + failed
+    assert not watch.errors and not failed and not watch.violations, watch.errors + failed + watch.violations
     page.context.close()
 
 
@@ -305,7 +319,7 @@ def test_search_finds_the_topic(browser, site, lang):
     hit = page.locator(f'.md-search-result__item a[href*="{target}"]').first
     hit.wait_for(state="attached", timeout=30_000)
     assert target in hit.get_attribute("href")
-    assert not watch.errors and not watch.failed, watch.errors + watch.failed
+    assert not watch.errors and not watch.failed and not watch.violations, watch.errors + watch.failed + watch.violations
     page.context.close()
 
 
@@ -328,7 +342,7 @@ def test_material_script_starts_on_first_interaction(browser, site):
     page.keyboard.press("Escape")
     page.mouse.wheel(0, 3000)
     page.wait_for_selector(".md-sidebar--secondary .md-nav__link--active", state="attached")
-    assert not watch.errors and not watch.failed, watch.errors + watch.failed
+    assert not watch.errors and not watch.failed and not watch.violations, watch.errors + watch.failed + watch.violations
     page.context.close()
 
 
@@ -367,7 +381,7 @@ def test_light_dark_toggle(browser, site):
     page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'default'")
     page.wait_for_function("!document.body.hasAttribute('data-md-color-switching')")  # transitions back on
     assert light >= 4.5 and dark >= 4.5, f"output text contrast: light {light:.1f}, dark {dark:.1f}"
-    assert not watch.errors and not watch.failed, watch.errors + watch.failed
+    assert not watch.errors and not watch.failed and not watch.violations, watch.errors + watch.failed + watch.violations
     page.context.close()
 
 
@@ -410,5 +424,5 @@ def test_root_redirects_to_a_language(browser, site, locale):
     page.wait_for_load_state("load")
     # The root page replaces itself while it loads, which may report its own request as aborted.
     failed = [f for f in watch.failed if f != f"{site.url('')} (net::ERR_ABORTED)"]
-    assert not watch.errors and not failed, watch.errors + failed
+    assert not watch.errors and not failed and not watch.violations, watch.errors + failed + watch.violations
     page.context.close()
