@@ -112,3 +112,58 @@ def test_relu_of_variance_two_normal_has_std_sqrt_1_minus_1_over_pi():
 
 def test_float32_max():
     assert torch.finfo(torch.float32).max == pytest.approx(3.4e38, rel=0.01)
+
+
+def test_init_names_and_deprecated_aliases():
+    """init cells 4 and 7: the filling functions end in `_`; calculate_gain and the deprecated aliases do not."""
+    import warnings
+    own = {n for n in dir(nn.init) if not n.startswith("_")
+           and getattr(getattr(nn.init, n), "__module__", "") == "torch.nn.init"}
+    bare = {n for n in own if not n.endswith("_")}
+    assert "calculate_gain" in bare and {"normal", "uniform", "kaiming_normal", "xavier_normal"} <= bare
+    for name in bare - {"calculate_gain"}:
+        assert name + "_" in own  # an alias of the in-place function
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nn.init.normal(torch.empty(2, 2))
+    assert "deprecated" in str(caught[0].message)
+
+
+def test_kaiming_docstring_says_weights():
+    """init cell 8: the docstring's slip ("variance of the weights") that the notes copied; the page names it."""
+    for fn in (nn.init.kaiming_normal_, nn.init.kaiming_uniform_):
+        assert "preserves the magnitude of the variance of the weights in the forward pass" in " ".join(fn.__doc__.split())
+
+
+def test_constant_weights_keep_identical_rows():
+    """init cells 19-21: a constant weight keeps identical rows through training; zeros give no gradient."""
+    def train(fill):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1))
+        for layer in (net[0], net[2]):
+            fill(layer.weight)
+            nn.init.zeros_(layer.bias)
+        x = torch.randn(64, 4)
+        y = torch.sin(x.sum(dim=1, keepdim=True))
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        grads = []
+        for _ in range(50):
+            opt.zero_grad()
+            nn.functional.mse_loss(net(x), y).backward()
+            grads.append(net[0].weight.grad.clone())
+            opt.step()
+        return net[0].weight.detach(), grads[0]
+
+    w, g = train(nn.init.zeros_)
+    assert torch.equal(g, torch.zeros_like(g)) and torch.equal(w, torch.zeros_like(w))
+    w, g = train(lambda t: nn.init.constant_(t, 0.5))
+    assert g.abs().sum() > 0 and bool((g == g[0]).all()) and bool((w == w[0]).all())
+    w, g = train(nn.init.xavier_normal_)
+    assert not bool((w == w[0]).all())
+
+
+def test_xavier_normal_std():
+    """init cell 21: std = gain * sqrt(2 / (fan_in + fan_out)), gain 1 by default."""
+    assert inspect.signature(nn.init.xavier_normal_).parameters["gain"].default == 1.0
+    w = nn.init.xavier_normal_(torch.empty(256, 1024), generator=torch.Generator().manual_seed(0))
+    assert w.std().item() == pytest.approx(math.sqrt(2 / (1024 + 256)), rel=0.01)
