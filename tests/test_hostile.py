@@ -71,6 +71,12 @@ def _set_yaml_text(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def _yaml_line(path: Path, index: int, key: str = "en") -> int:
+    """The 1-based line of `key`'s value in entry `index` of a YAML list of mappings."""
+    entry = yaml.compose(path.read_text(encoding="utf-8")).value[index]
+    return next(v for k, v in entry.value if k.value == key).start_mark.line + 1
+
+
 def _yaml_quoted(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
 
@@ -86,9 +92,13 @@ def plant_source(repo: Path, p: dict) -> list[str]:
             _edit_nb(repo / f"notebooks/{lang}/{MARKDOWN_TOPIC}.ipynb",
                      lambda nb: nb.cells[1].metadata.__setitem__("alt", text))
         return [f"notebooks/{lang}/{MARKDOWN_TOPIC}.ipynb: cell 2" for lang in LANGS]
-    if place == "glossary":
-        _set_yaml_text(repo / "glossary.yml", "en: tensor}", f"en: {_yaml_quoted(text)}}}")
-        return ["glossary.yml: line"]
+    if place == "glossary":  # each glossary payload becomes the `en` term of its own entry
+        path = repo / "glossary.yml"
+        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+        n = sum(isinstance(e.get("en"), str) and "<" in e["en"] for e in entries)
+        entries[n]["en"] = text
+        path.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        return [f"glossary.yml: line {_yaml_line(path, n)} ([{n}].en)"]
     if place == "strings":
         _set_yaml_text(repo / "mkdocs.en.yml", "colab: Open in Colab", f"colab: {_yaml_quoted(text)}")
         return ["mkdocs.en.yml: line"]
