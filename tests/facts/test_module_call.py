@@ -81,3 +81,14 @@ def test_pruning_is_a_forward_pre_hook():
     prune.random_unstructured(lin, name="weight", amount=0.5)
     hooks = list(lin._forward_pre_hooks.values())
     assert any(isinstance(h, prune.BasePruningMethod) for h in hooks)
+
+
+def test_torch_compile_returns_a_wrapper_and_module_compile_sets_the_hook():
+    """module-call cells 3, 5 and 27: only nn.Module.compile() sets _compiled_call_impl; torch.compile(m)
+    returns a separate OptimizedModule and leaves m as it was (both are lazy: nothing compiles here)."""
+    m = nn.Linear(2, 2)
+    wrapped = torch.compile(m)
+    assert wrapped is not m and type(wrapped).__name__ == "OptimizedModule"
+    assert m._compiled_call_impl is None and type(m) is nn.Linear
+    m.compile()
+    assert m._compiled_call_impl is not None and type(m) is nn.Linear
