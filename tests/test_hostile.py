@@ -24,7 +24,7 @@ PAYLOADS = yaml.safe_load((ROOT / "tests/hostile/payloads.yml").read_text(encodi
 LANGS = ("zh", "en")
 KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
 MARKDOWN_TOPIC = "parameter"   # source-level markdown payloads are appended to this topic
-NAME_PLACES = {"topic-name", "symlink"}
+NAME_PLACES = {"topic-name", "symlink", "asset", "asset-name"}
 
 
 def _refused(place_filter) -> list[dict]:
@@ -123,6 +123,13 @@ def plant_name(repo: Path, p: dict) -> list[str]:
     if p["place"] == "topic-name":
         nbformat.write(new_notebook(metadata=KERNEL), repo / "notebooks/zh" / p["payload"])
         return [f"notebooks/zh/{p['payload']}"]
+    if p["place"] == "asset":
+        n = len(list((repo / "docs/assets").glob("hostile-*.svg"))) + 1
+        (repo / f"docs/assets/hostile-{n}.svg").write_text(p["payload"], encoding="utf-8")
+        return [f"docs/assets/hostile-{n}.svg"]
+    if p["place"] == "asset-name":
+        (repo / "docs/assets" / p["payload"]).write_text("alert(1)", encoding="utf-8")
+        return [f"docs/assets/{p['payload']}"]
     os.symlink("/etc/passwd", repo / p["payload"])
     return [p["payload"]]
 

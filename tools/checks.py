@@ -80,6 +80,10 @@ def file_names_and_links() -> list[str]:
                 problems.append(f"{rel}: topic names use lowercase letters, digits and hyphens (e.g. data-batching.ipynb)")
             elif top == DOCS and path.is_file() and not PAGE_NAME.fullmatch(path.name):
                 problems.append(f"{rel}: page and asset names use lowercase letters, digits, '-' and '_' (.md, .css, images)")
+            elif top == DOCS and path.suffix == ".svg":  # served from the site's origin, where it could run script
+                from tools.sanitize import check_svg_bytes
+
+                problems += [f"{rel}: {p} is not allowed in an image" for p in check_svg_bytes(path.read_bytes())]
     for name in ("glossary.yml", "mkdocs.yml", *(p.name for p in ROOT.glob("mkdocs.*.yml"))):
         if (ROOT / name).is_symlink():
             problems.append(f"{name}: a symbolic link; commit the file itself")
