@@ -41,7 +41,7 @@ LIMITS = {
 
 
 def _kib(n: int) -> str:
-    return f"{n / 1024:,.0f} KiB" if n < (1 << 20) else f"{n / (1 << 20):,.1f} MiB"
+    return f"{n / 1024:,.0f} KiB" if n < (1 << 20) else f"{round(n / (1 << 20), 1):g} MiB"
 
 
 def where(at: str, *details: str | None) -> str:
