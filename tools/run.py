@@ -84,14 +84,15 @@ def run_notebook(nb: nbformat.NotebookNode, display_path: str, box: Sandbox | No
     client.km.connection_file = str(sockets / "kernel.json")
     start = time.monotonic()
     deadline = start + limits.notebook_s
-    index = -1
+    index, notebook_bound = -1, True  # whether the running cell's timeout is the notebook's remaining time
     try:
         with client.setup_kernel(env=env, cwd=str(cwd), preexec_fn=lambda: set_limits(limits)):
             for index, cell in enumerate(nb.cells):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise CellTimeoutError("notebook time limit")
-                client.timeout = max(1, min(CELL_TIMEOUT_S, int(left)))
+                notebook_bound = left < CELL_TIMEOUT_S
+                client.timeout = max(1, round(left)) if notebook_bound else CELL_TIMEOUT_S
                 try:
                     client.execute_cell(cell, index)
                 except CellTimeoutError:
@@ -106,7 +107,7 @@ def run_notebook(nb: nbformat.NotebookNode, display_path: str, box: Sandbox | No
             client.execute_cell(probe, len(nb.cells) - 1)
             nb.cells.pop()
     except CellTimeoutError:
-        if time.monotonic() >= deadline - 1:
+        if notebook_bound:
             raise BuildError(f"{display_path}: exceeded its {limits.notebook_s} s limit (in cell {index + 1}; "
                              "SANDBOX_TIME_S raises it)") from None
         raise BuildError(f"{display_path}: cell {index + 1} exceeded the {CELL_TIMEOUT_S} s limit per cell") from None
