@@ -96,3 +96,44 @@ def test_inference_mode_exists_and_records_nothing():
     with torch.inference_mode():
         out = w * 2
     assert not out.requires_grad and out.grad_fn is None
+
+
+def test_non_differentiable_operations_record_nothing():
+    """autograd cell 3: only differentiable operations add a node; comparisons, argmax, integer casts do not."""
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    assert (x * 2).grad_fn is not None
+    for t in (x > 1, x.argmax(), x.long(), x.detach()):
+        assert t.grad_fn is None and not t.requires_grad
+
+
+def test_inference_tensors_cannot_be_saved_for_backward():
+    """autograd cells 23-24: an inference_mode result breaks later autograd, a no_grad result does not."""
+    lin = torch.nn.Linear(4, 1)
+    inputs = torch.randn(2, 4)
+    with torch.inference_mode():
+        x_inf = inputs * 1
+    with torch.no_grad():
+        x_ng = inputs * 1
+    assert x_inf.is_inference() and not x_ng.is_inference()
+    lin(x_ng).sum().backward()
+    with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
+        lin(x_inf).sum().backward()
+
+
+def test_second_derivative_with_create_graph():
+    """autograd cells 27-28: create_graph=True makes the derivative differentiable again."""
+    x = torch.tensor(2.0, requires_grad=True)
+    (dy,) = torch.autograd.grad(x**3, x, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy, x)
+    assert dy.item() == 12.0 and d2y.item() == 12.0 and x.grad is None
+    (dy,) = torch.autograd.grad(x**3, x)
+    assert dy.grad_fn is None  # without create_graph the result is a constant
+
+
+def test_backward_of_a_vector_is_a_vector_jacobian_product():
+    """autograd cells 31-32: y.backward(v) gives v^T J."""
+    A = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    x = torch.tensor([1.0, -1.0], requires_grad=True)
+    v = torch.tensor([1.0, 0.0, -1.0])
+    (A @ x).backward(v)
+    assert torch.equal(x.grad, v @ A)
