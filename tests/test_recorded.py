@@ -6,6 +6,7 @@ import re
 import nbformat
 
 from conftest import run_tools
+from test_execute import mini_repo  # noqa: F401 - a fixture
 from tools.notebooks import code_key, code_view
 
 
@@ -55,3 +56,15 @@ def test_committed_recordings_match_a_topic_and_are_real_gpu_runs():
         meta = nbformat.read(path, 4).metadata["pytorch_docs"]
         assert meta["execution"]["gpu"] is True and meta["execution"]["cuda"], path
         assert (RECORDED.parent / "notebooks/zh" / path.name).exists(), f"{path}: no such topic"
+
+
+def test_a_malformed_recording_is_named_not_a_traceback(mini_repo):
+    """Recordings come from outside like any contribution: one without its stamp stops the build, named."""
+    nb = nbformat.read(mini_repo / "notebooks/zh/a.ipynb", 4)
+    rec = code_view(nb, keep_outputs=True)
+    rec.metadata["pytorch_docs"] = {"code_key": code_key(nb), "execution": "GPU, trust me"}
+    (mini_repo / "recorded").mkdir()
+    nbformat.write(rec, mini_repo / "recorded/a.ipynb")
+    proc = run_tools(mini_repo, "execute", check=False)
+    assert proc.returncode == 1 and "recorded/a.ipynb: not a valid recording" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -16,7 +16,7 @@ from __future__ import annotations
 from nbformat import NotebookNode
 
 from tools.notebooks import BuildError, all_notebooks, code_key, code_view, read_notebook, write_notebook
-from tools.paths import RECORDED, SOURCE_LANG
+from tools.paths import RECORDED, ROOT, SOURCE_LANG
 from tools.run import run_notebook
 from tools.sandbox import sandbox
 
@@ -32,7 +32,7 @@ def lookup(topic: str, key: str) -> tuple[NotebookNode, dict] | None:
         return None
     stamp = meta.get("execution")
     if not isinstance(stamp, dict) or not {"device", "date", "gpu"} <= stamp.keys():
-        raise BuildError(f"{path}: not a valid recording: metadata.pytorch_docs.execution must hold the stamp "
+        raise BuildError(f"{path.relative_to(ROOT)}: not a valid recording: metadata.pytorch_docs.execution must hold the stamp "
                          "(device, gpu, date, …) that `make execute-gpu` writes")
     return nb, dict(stamp)
 
