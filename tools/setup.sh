@@ -22,6 +22,12 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# Notebooks execute inside bubblewrap (tools/sandbox.py); say now, not halfway through a build, when this host
+# forbids the user namespaces it needs (the build stops with the same news and the ways to fix it).
+if ! bwrap --unshare-all --die-with-parent --ro-bind / / true 2>/dev/null; then
+  echo "setup: warning: bubblewrap cannot create a sandbox on this host; \`make build\` will say how to fix it" >&2
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
