@@ -154,3 +154,61 @@ def test_iterable_dataset_duplicates_with_workers_and_sharding_fixes_it():
 def test_infinite_dummy_sampler_for_iterable_datasets():
     sampler = DataLoader(Stream(3)).sampler
     assert len(list(itertools.islice(iter(sampler), 10_000))) == 10_000
+
+
+def test_subset_and_random_split():
+    """data-datasets cells 16-17: Subset is a view by indices; random_split takes counts or fractions."""
+    data = [10, 11, 12, 13, 14, 15]
+    sub = tud.Subset(data, [0, 2, 4])
+    assert [sub[j] for j in range(len(sub))] == [10, 12, 14] and sub.dataset is data
+    a = tud.random_split(data, [4, 2], generator=torch.Generator().manual_seed(0))
+    b = tud.random_split(data, [4, 2], generator=torch.Generator().manual_seed(0))
+    assert all(isinstance(s, tud.Subset) for s in a) and [s.indices for s in a] == [s.indices for s in b]
+    assert sorted(a[0].indices + a[1].indices) == list(range(6))
+    assert [len(p) for p in tud.random_split(range(10), [0.7, 0.3])] == [7, 3]
+
+
+class _Noisy(Dataset):
+    def __init__(self):
+        import numpy as np
+        self.rng = np.random.default_rng(0)
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        import numpy as np
+        return get_worker_info().id, float(np.random.rand()), float(self.rng.random()), get_worker_info().seed
+
+
+@needs_fork
+def test_worker_random_numbers():
+    """data-datasets cells 26-28: global NumPy/torch seeded per worker; a dataset's own generator is copied."""
+    import numpy as np
+
+    def run(**kw):
+        return list(DataLoader(_Noisy(), batch_size=None, num_workers=2, multiprocessing_context="fork", **kw))
+
+    rows = run()
+    own = [r[2] for r in rows]
+    assert own[0] == own[1] and own[2] == own[3]          # the two workers draw the same numbers
+    assert [r[2] for r in run()] == own                    # ... and every epoch repeats them
+    assert len({r[1] for r in rows}) == 4                  # global NumPy differs per worker
+    seeds = {r[0]: r[3] for r in rows}
+    assert seeds[1] == seeds[0] + 1                        # info.seed = base_seed + worker id
+
+    def reseed(worker_id):
+        info = get_worker_info()
+        info.dataset.rng = np.random.default_rng(info.seed)
+
+    fixed = [r[2] for r in run(worker_init_fn=reseed)]
+    assert fixed[0] != fixed[1]
+    g1 = [r[2] for r in run(worker_init_fn=reseed, generator=torch.Generator().manual_seed(0))]
+    g2 = [r[2] for r in run(worker_init_fn=reseed, generator=torch.Generator().manual_seed(0))]
+    assert g1 == g2
+
+
+def test_len_of_an_iterable_loader_is_ceil_or_floor():
+    """data-datasets cells 24 and 41: len(loader) = ceil(len(dataset) / batch_size), floor with drop_last."""
+    assert len(DataLoader(Stream(10), batch_size=4)) == 3
+    assert len(DataLoader(Stream(10), batch_size=4, drop_last=True)) == 2
