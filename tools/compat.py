@@ -53,6 +53,7 @@ print(json.dumps({
     "torch": torch.__version__.split("+")[0],
     "torch_build": torch.__version__,
     "cuda_build": torch.version.cuda,
+    "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU",
     "python": platform.python_version(),
     "packages": {p: md.version(p) for p in %r},
 }))
@@ -95,8 +96,9 @@ def ensure_env(version: str) -> Path:
 
     The side venv is made once and reused (its marker file names what was installed). Other packages are
     pinned to requirements.txt; if that cannot be resolved with this torch, they float (said in the output).
-    PyPI's Linux wheels of torch are CUDA builds that need the CUDA libraries to import, so those come too
-    (~4 GB per version); the notebooks still run on the CPU here.
+    PyPI's Linux wheels of torch are CUDA builds that need the CUDA libraries to import (the CPU-only wheels
+    live on PyTorch's own index, which this project's machines cannot reach), so those come too (~4 GB per
+    version); without a GPU the notebooks still run on the CPU, as they do in the build.
     """
     if not _VERSION.fullmatch(version):
         raise BuildError(f"compat: {version!r} is not a torch version like 2.15.0")
@@ -259,7 +261,7 @@ def run(version: str, only: list[str] | None = None) -> dict:
         "torch": env["torch"],
         "torch_build": env["torch_build"],
         "cuda_build": env["cuda_build"],
-        "device": "CPU",
+        "device": env["device"],
         "python": env["python"],
         "packages": env["packages"],
         "date": dt.date.today().isoformat(),
@@ -413,3 +415,22 @@ def summary(record: dict, base: dict | None) -> str:
         lines.append(f"facts that differ from torch {base['torch']}: {len(changes) or 'none'}")
         lines += [f"  {n}: {a} -> {b}" + (f": {m.splitlines()[0]}" if m else "") for n, a, b, m in changes]
     return "\n".join(lines)
+
+
+def table(records: list[dict]) -> str:
+    """The matrix as a Markdown table (README, reports): topic × torch version, then the fact tests."""
+    if not records:
+        return "(no records in compat/)"
+    head = "| topic | " + " | ".join(f"torch {r['torch']}" for r in records) + " |"
+    rows = [head, "| --- |" + " --- |" * len(records)]
+    for topic in sorted({t for r in records for t in r["topics"]}):
+        cells = []
+        for r in records:
+            e = r["topics"].get(topic)
+            cells.append("—" if e is None else "passed" if e["status"] == "passed"
+                         else f"fails at cell {e['cell']}: `{e['error'].splitlines()[0].split(':')[0]}`")
+        rows.append(f"| {topic} | " + " | ".join(cells) + " |")
+    counts = [f"{sum(f['outcome'] == 'passed' for f in r['facts'].values())} passed, "
+              f"{sum(f['outcome'] == 'failed' for f in r['facts'].values())} failed" for r in records]
+    rows.append("| tests/facts | " + " | ".join(counts) + " |")
+    return "\n".join(rows)
