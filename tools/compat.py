@@ -174,27 +174,57 @@ def _kernel_spec_dir(python: Path) -> Path:
     return spec
 
 
-def execute_topic(python: Path, nbf: Notebook) -> dict:
-    """Execute one notebook in a kernel from `python`, in an empty temporary folder; stop at the first
-    failing cell. Returns the topic's entry of the record."""
-    from jupyter_client.kernelspec import KernelSpecManager
+def _sandboxed_manager(python: Path):
+    """A kernel manager whose kernel runs in the build's sandbox (tools.sandbox: bubblewrap, allowlisted
+    environment, limits), with the side environment mounted read-only beside the one the sandbox mounts.
+
+    Why: notebooks are contributors' code (README, "Security model"), and a compat run executes them just as
+    a build does. The sandbox binds only this process's own venv; the side venv is added the way the sandbox
+    binds the kernel's connection file (`readonly_files`), so tools/sandbox.py needs no change.
+    Returns (manager class, sandbox) or (plain manager class, None) when tools.sandbox is absent.
+    """
     from jupyter_client.manager import AsyncKernelManager
+
+    try:
+        from tools.sandbox import sandbox
+    except ImportError:
+        return AsyncKernelManager, None
+    box = sandbox()  # a BuildError saying how to fix it when bubblewrap cannot run (SANDBOX=off: limits only)
+    venv = python.parent.parent
+
+    class CompatKernelManager(AsyncKernelManager):
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            cmd = super().format_kernel_cmd(extra_arguments)
+            conn = Path(self.connection_file)
+            extra = () if venv == Path(sys.prefix) else (venv,)
+            return box.wrap(cmd, writable=conn.parent, readonly_files=(conn, *extra))
+
+    return CompatKernelManager, box
+
+
+def execute_topic(python: Path, nbf: Notebook) -> dict:
+    """Execute one notebook in a kernel from `python`, in an empty folder, in the build's sandbox; stop at
+    the first failing cell. Returns the topic's entry of the record."""
+    from jupyter_client.kernelspec import KernelSpecManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbf.read()
     entry: dict = {"notebook": nbf.rel, "code_key": code_key(nb), "status": "passed"}
-    km = AsyncKernelManager(kernel_name="compat",
-                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(_kernel_spec_dir(python))]))
+    manager, box = _sandboxed_manager(python)
+    km = manager(kernel_name="compat", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(_kernel_spec_dir(python))]))
     km.transport = "ipc"  # local sockets, as tools.execute does: no TCP ports
-    sockets = Path(tempfile.mkdtemp(prefix="compat-ipc-"))
-    km.ip = str(sockets / "kernel")
-    workdir = Path(tempfile.mkdtemp(prefix="compat-run-"))
+    sockets = Path(tempfile.mkdtemp(prefix="compat-ipc-"))  # the only host folder the kernel may write
+    km.ip, km.connection_file = str(sockets / "kernel"), str(sockets / "kernel.json")
+    if box is not None and box.enabled:  # the kernel's folder and home are inside the sandbox's own /tmp
+        workdir, env = sockets, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    else:
+        workdir, env = Path(tempfile.mkdtemp(prefix="compat-run-")), _clean_env()
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT_S, startup_timeout=120, allow_errors=False,
                             resources={"metadata": {"path": str(workdir)}})
     index, code_no = -1, 0
     try:
-        with client.setup_kernel(env=_clean_env(), cwd=str(workdir)):
+        with client.setup_kernel(env=env, cwd=str(workdir)):
             for index, cell in enumerate(nb.cells):
                 code_no += cell.cell_type == "code"
                 client.execute_cell(cell, index)
@@ -212,6 +242,17 @@ def execute_topic(python: Path, nbf: Notebook) -> dict:
         shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(sockets, ignore_errors=True)
     return entry
+
+
+def kernel_note() -> str:
+    """How the record's kernels ran, for the record itself."""
+    try:
+        from tools.sandbox import sandbox
+    except ImportError:
+        return "nbclient + ipykernel from the environment's python, empty temporary folder (no sandbox)"
+    box = sandbox()
+    how = f"in bubblewrap {box.version} (tools/sandbox.py)" if box.enabled else "SANDBOX=off: limits only, no bubblewrap"
+    return f"nbclient + ipykernel from the environment's python, {how}"
 
 
 def _fact_id(case: ET.Element) -> str:
@@ -265,7 +306,7 @@ def run(version: str, only: list[str] | None = None) -> dict:
         "python": env["python"],
         "packages": env["packages"],
         "date": dt.date.today().isoformat(),
-        "kernel": "nbclient + ipykernel from the environment's python, empty temporary folder (no sandbox)",
+        "kernel": kernel_note(),
         "topics": {},
     }
     for topic in only or topics():
