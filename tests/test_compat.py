@@ -184,6 +184,11 @@ def test_ensure_env_refuses_a_non_version_and_uses_venv_for_the_pin():
     assert compat.ensure_env(compat.pinned_torch()) == ROOT / ".venv" / "bin" / "python"
 
 
+def test_an_unknown_topic_is_refused_before_anything_is_installed():
+    with pytest.raises(compat.BuildError, match="no such topic nope"):
+        compat.run("2.15.0", ["nope"])
+
+
 def test_execute_topic_names_the_first_failing_cell(tmp_path):
     """A real kernel (this environment's python): the record holds the cell number, id and error line, and
     the cells after the failure do not run."""

@@ -292,7 +292,11 @@ def run_facts(python: Path) -> dict[str, dict]:
 
 
 def run(version: str, only: list[str] | None = None) -> dict:
-    """Make the record for torch `version` (every topic, or `only` these) and write compat/<version>.json."""
+    """Make the record for torch `version` and write compat/<version>.json. With `only`, just those topics
+    run and replace their entries in the existing record (the other topics keep theirs)."""
+    unknown = sorted(set(only or []) - set(topics()))
+    if unknown:
+        raise BuildError(f"compat: no such topic {', '.join(unknown)} (topics: {', '.join(topics())})")
     python = ensure_env(version)
     env = probe(python)
     if env["torch"] != version:
@@ -309,6 +313,10 @@ def run(version: str, only: list[str] | None = None) -> dict:
         "kernel": kernel_note(),
         "topics": {},
     }
+    path = COMPAT / f"{version}.json"
+    if only and path.exists():
+        record["topics"] = {t: e for t, e in json.loads(path.read_text(encoding="utf-8"))["topics"].items()
+                            if t in topics()}
     for topic in only or topics():
         nbf = Notebook(SOURCE_LANG, topic, NOTEBOOKS / SOURCE_LANG / f"{topic}.ipynb")
         print(f"compat {version}: {nbf.name} … ", end="", flush=True)
@@ -321,7 +329,7 @@ def run(version: str, only: list[str] | None = None) -> dict:
     problems = validate(record)
     if problems:
         raise BuildError("compat: the record is malformed:\n" + "\n".join(problems))
-    write_record(record, COMPAT / f"{version}.json")
+    write_record(record, path)
     return record
 
 
