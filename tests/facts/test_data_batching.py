@@ -172,3 +172,60 @@ def test_worker_order_in_the_figure():
     assert workers(UnevenShards()) == [0, 1, 0, 0, 0]
     assert list(itertools.chain.from_iterable(i.tolist() for i, _ in DataLoader(
         UnevenShards(), batch_size=2, num_workers=2, multiprocessing_context="fork"))) == [0, 1, 8, 9, 2, 3, 4, 5, 6, 7]
+
+
+def test_getitems_is_called_once_per_batch():
+    """data-batching cells 29-30: with batching on, the fetcher calls __getitems__(indices) once per batch."""
+    class Rows(torch.utils.data.Dataset):
+        def __init__(self):
+            self.calls = []
+
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            self.calls.append(("item", i))
+            return torch.tensor([i])
+
+        def __getitems__(self, indices):
+            self.calls.append(("items", list(indices)))
+            return [torch.tensor([i]) for i in indices]
+
+    rows = Rows()
+    assert [b.shape for b in DataLoader(rows, batch_size=4)] == [(4, 1), (2, 1)]
+    assert rows.calls == [("items", [0, 1, 2, 3]), ("items", [4, 5])]
+    rows.calls.clear()
+    list(DataLoader(rows, batch_size=None))
+    assert rows.calls[:2] == [("item", 0), ("item", 1)]  # batching off: one sample at a time
+
+
+def test_prebatched_iterable_with_batch_size_none():
+    """data-batching cells 27-28: batch_size=None passes each yielded batch through, batch_size=1 adds a dim."""
+    class Chunks(IterableDataset):
+        def __iter__(self):
+            yield torch.zeros(4, 2)
+            yield torch.zeros(2, 2)
+
+    assert [tuple(b.shape) for b in DataLoader(Chunks(), batch_size=None)] == [(4, 2), (2, 2)]
+    assert tuple(next(iter(DataLoader(Chunks(), batch_size=1))).shape) == (1, 4, 2)
+
+
+@needs_fork
+def test_workers_restart_every_epoch_unless_persistent():
+    """data-batching cells 31-33: without persistent_workers each epoch has new worker processes."""
+    class WhoAmI(torch.utils.data.Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return os.getpid()
+
+    loader = DataLoader(WhoAmI(), batch_size=2, num_workers=2, multiprocessing_context="fork")
+    first, second = (set(torch.cat(list(loader)).tolist()) for _ in range(2))
+    assert len(first) == len(second) == 2 and not first & second
+
+
+def test_strings_get_no_new_dimension():
+    """data-batching cell 19: the docs' 'always prepends a new dimension' does not hold for strings."""
+    assert default_collate(["a", "b"]) == ["a", "b"]
+    assert default_collate([1, 2]).shape == (2,) and default_collate([torch.zeros(3)] * 2).shape == (2, 3)
