@@ -92,3 +92,9 @@ def test_with_a_gpu_batches_and_custom_types_are_pinned():
     t = torch.arange(6.0)
     p = t.pin_memory()
     assert p.is_pinned() and not t.is_pinned() and p.data_ptr() != t.data_ptr()
+
+
+def test_without_workers_pinning_happens_in_the_main_loop():
+    """data-pinning cell 25: with num_workers=0 the single-process iterator pins right after fetching."""
+    src = inspect.getsource(dataloader_module._SingleProcessDataLoaderIter._next_data)
+    assert "pin_memory" in src and "Thread" not in src
