@@ -64,3 +64,17 @@ def test_sdpa_has_fused_backends():
     assert hasattr(torch.backends.cuda, "flash_sdp_enabled")
     assert hasattr(torch.nn.attention, "SDPBackend")
     assert hasattr(torch.nn.attention.SDPBackend, "FLASH_ATTENTION")
+
+
+def test_not_every_function_is_differentiable():
+    """functional cell 3: integer results and index inputs carry no gradient."""
+    x = torch.tensor([0, 2])
+    assert F.one_hot(x, 3).dtype == torch.int64 and F.one_hot(x, 3).grad_fn is None
+    w = torch.randn(3, 2, requires_grad=True)
+    out = F.embedding(x, w)
+    assert out.grad_fn is not None and not x.is_floating_point()
+    out.sum().backward()
+    assert w.grad is not None
+    x_float = torch.tensor([0.0, 2.0], requires_grad=True)
+    with pytest.raises((RuntimeError, TypeError)):
+        F.embedding(x_float, w)  # indices must be integers, so they cannot require a gradient
