@@ -235,11 +235,9 @@ ROOT_PAGE = """<!doctype html>
 def write_root(langs: list[str]) -> None:
     """site/index.html: a redirect to the reader's language, with plain links for no-script readers."""
     links = "".join(f'<li><a href="{lang}/" hreflang="{lang}">{lang}</a></li>' for lang in langs)
-    SITE.mkdir(exist_ok=True)
     from tools.csp import add_csp
 
-    page = add_csp(ROOT_PAGE.format(langs=repr(langs).replace("'", '"'), first=langs[0], links=links))
-    (SITE / "index.html").write_text(page, encoding="utf-8")
+    write_text_atomic(SITE / "index.html", add_csp(ROOT_PAGE.format(langs=repr(langs).replace("'", '"'), first=langs[0], links=links)))
 
 
 def inputs_fingerprint(lang: str) -> str:
