@@ -430,3 +430,18 @@ def test_root_redirects_to_a_language(browser, site, locale):
     failed = [f for f in watch.failed if f != f"{site.url('')} (net::ERR_ABORTED)"]
     assert not watch.errors and not failed and not watch.violations, watch.errors + failed + watch.violations
     page.context.close()
+
+
+def test_search_index_waits_for_an_intent_to_search(browser, site):
+    """overrides/main.html holds Material's search-index request (70–85 KiB gzip) until the reader reaches for
+    the search box; Material's script itself may already be running."""
+    page, watch = _new_page(browser, site, viewport={"width": 1280, "height": 900})
+    page.goto(site.url("en/topics/functional/"), wait_until="load")
+    page.mouse.move(600, 500)  # an interaction away from the search box starts Material's script …
+    page.wait_for_selector("html[data-theme-script=ready]")
+    page.wait_for_load_state("networkidle")
+    assert not [u for u in watch.requests if u.endswith("/search/search_index.json")], "index fetched without intent"
+    with page.expect_request(lambda r: r.url.endswith("/search/search_index.json"), timeout=30_000):
+        page.locator("label.md-search__icon, .md-search__input").first.hover()  # … reaching for search fetches it
+    assert not watch.errors and not watch.violations, watch.errors + watch.violations
+    page.context.close()
