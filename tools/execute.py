@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tools import recorded
 from tools.checks import missing_alt_text
+from tools.terms import figure_glyph_problems
 from tools.safety import lint_notebook
 from tools.notebooks import BuildError, Notebook, all_notebooks, code_key, code_sources, code_view, write_notebook
 from tools.paths import BUILD, ROOT, SOURCE_LANG
@@ -241,7 +242,7 @@ def execute_all(notebooks: list[Notebook] | None = None, out_dir: Path = EXECUTE
         merged = merge_outputs(nb, executed)
         merged.metadata["pytorch_docs"] = {"execution": stamp, "code_key": code_key(nb),
                                            "translation": translation_state(nbf, notebooks)}
-        problems = missing_alt_text(nbf.rel, merged) + lint_notebook(merged, nbf.rel)
+        problems = missing_alt_text(nbf.rel, merged) + lint_notebook(merged, nbf.rel) + figure_glyph_problems(merged, nbf.rel)
         if problems:
             raise BuildError("\n".join(problems))
         write_notebook(merged, out_dir / nbf.lang / f"{nbf.topic}.ipynb")
