@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from tools.notebooks import BuildError
-from tools.sandbox import Sandbox, kernel_env, sandbox, set_limits
+from tools.sandbox import Sandbox, kernel_env, sandbox
 
 #: nbclient's limit for one cell; the whole notebook has its own, `Limits.notebook_s`.
 CELL_TIMEOUT_S = 300
@@ -86,7 +86,7 @@ def run_notebook(nb: nbformat.NotebookNode, display_path: str, box: Sandbox | No
     deadline = start + limits.notebook_s
     index, notebook_bound = -1, True  # whether the running cell's timeout is the notebook's remaining time
     try:
-        with client.setup_kernel(env=env, cwd=str(cwd), preexec_fn=lambda: set_limits(limits)):
+        with client.setup_kernel(env=env, cwd=str(cwd)):
             for index, cell in enumerate(nb.cells):
                 left = deadline - time.monotonic()
                 if left <= 0:

@@ -91,11 +91,15 @@ def limits_from_env(env: dict[str, str] | None = None) -> Limits:
     return Limits(**values)
 
 
-def set_limits(limits: Limits) -> None:
-    """Apply the memory limit to the calling process (used as the kernel's preexec_fn; children inherit it)."""
-    import resource
+#: Sets the memory limit, then becomes the kernel: `python -c LIMIT_AND_EXEC BYTES CMD…`. A wrapper rather
+#: than Popen's preexec_fn, which may deadlock when the build runs kernels from several threads.
+LIMIT_AND_EXEC = ("import os, resource, sys; n = int(sys.argv[1]); "
+                  "resource.setrlimit(resource.RLIMIT_DATA, (n, n)); os.execvp(sys.argv[2], sys.argv[2:])")
 
-    resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_bytes, limits.memory_bytes))
+
+def limited(cmd: list[str], limits: Limits) -> list[str]:
+    """`cmd` run under the memory limit (RLIMIT_DATA; every process it starts inherits it)."""
+    return [sys.executable, "-c", LIMIT_AND_EXEC, str(limits.memory_bytes), *cmd]
 
 
 def kernel_env(home: str, workdir: str) -> dict[str, str]:
@@ -199,8 +203,8 @@ class Sandbox:
     def wrap(self, cmd: list[str], writable: Path, readonly_files: tuple[Path, ...] = ()) -> list[str]:
         """`cmd` (the kernel's command line), run inside the sandbox."""
         if self.bwrap is None:
-            return cmd
-        return bwrap_args(self.bwrap, self.limits, writable, readonly_files) + cmd
+            return limited(cmd, self.limits)
+        return bwrap_args(self.bwrap, self.limits, writable, readonly_files) + limited(cmd, self.limits)
 
     def describe(self) -> str:
         """One line for the build's output: that execution is sandboxed, how, and with which limits."""
@@ -245,9 +249,9 @@ def _probe(bwrap: str, limits: Limits) -> str:
     except (OSError, IndexError, subprocess.SubprocessError) as e:
         raise BuildError(f"notebooks execute in a bubblewrap sandbox, but {bwrap} cannot be run ({e}).\n"
                          + _fixes(bwrap)) from None
-    cmd = bwrap_args(bwrap, limits) + [sys.executable, "-c", "import sys; sys.exit(0)"]
+    cmd = bwrap_args(bwrap, limits) + limited([sys.executable, "-c", "import sys; sys.exit(0)"], limits)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, preexec_fn=lambda: set_limits(limits))
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
         raise BuildError(f"bubblewrap ({bwrap}) could not start a sandbox: {e}\n" + _namespace_fixes()) from None
     if proc.returncode != 0:
