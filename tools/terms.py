@@ -57,7 +57,7 @@ def _spelling_patterns() -> list[tuple[re.Pattern, str, str]]:
         tail = _ENDINGS if uk.endswith("*") else ""
         if uk == "emphasis*e":  # emphasise(s/d), not the noun "emphasis"
             stem, tail = "emphasis", r"(?:e|es|ed|ing)"
-        out.append((re.compile(rf"(?<![\w-]){re.escape(stem)}{tail}(?![\w-])", re.IGNORECASE), uk.replace("*", ""), us))
+        out.append((re.compile(rf"(?<!\w){re.escape(stem)}{tail}(?!\w)", re.IGNORECASE), uk.replace("*", ""), us))
     return out
 
 
