@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import errno
 import hashlib
+import html
 import json
 import logging
 import os
@@ -216,7 +217,9 @@ ROOT_PAGE = """<!doctype html>
 <meta charset="utf-8">
 <title>PyTorch Docs Notes · PyTorch 文档笔记</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<script>
+<meta name="description" content="{description}">
+<link rel="canonical" href="{root}">
+{alternates}<script>
   // Pick the reader's language when we have it, else the source language.
   var langs = {langs};
   var want = (navigator.languages || [navigator.language || ""]).map(function (l) {{ return l.slice(0, 2).toLowerCase(); }});
@@ -232,12 +235,40 @@ ROOT_PAGE = """<!doctype html>
 """
 
 
+def site_root_url() -> str:
+    """The URL the language folders hang from: mkdocs.yml's site_url (SITE_URL when set), with a final /."""
+    from mkdocs.utils.yaml import yaml_load
+
+    with open(ROOT / "mkdocs.yml", encoding="utf-8") as f:
+        return str(yaml_load(f).get("site_url") or "/").rstrip("/") + "/"
+
+
 def write_root(langs: list[str]) -> None:
-    """site/index.html: a redirect to the reader's language, with plain links for no-script readers."""
-    links = "".join(f'<li><a href="{lang}/" hreflang="{lang}">{lang}</a></li>' for lang in langs)
+    """The site root: index.html, a redirect to the reader's language (plain links for no-script readers,
+    hreflang alternates: it is the x-default of the home pages); sitemap.xml, the index of the languages'
+    sitemaps; robots.txt naming it; and 404.html, the source language's bilingual not-found page, which a
+    host such as GitHub Pages serves for every missing URL."""
+    from mkdocs.utils.yaml import yaml_load
+
+    from tools import seo
     from tools.csp import add_csp
 
-    write_text_atomic(SITE / "index.html", add_csp(ROOT_PAGE.format(langs=repr(langs).replace("'", '"'), first=langs[0], links=links)))
+    root = site_root_url()
+    descriptions = []
+    for lang in langs:
+        with open(config_file(lang), encoding="utf-8") as f:
+            descriptions.append(str(yaml_load(f).get("site_description") or ""))
+    home_alternates = seo.alternates(root, "", langs, lambda lang: True, default_lang=SOURCE_LANG)
+    links = "".join(f'<li><a href="{lang}/" hreflang="{seo.hreflang(lang)}">{lang}</a></li>' for lang in langs)
+    page = add_csp(ROOT_PAGE.format(langs=repr(langs).replace("'", '"'), first=langs[0], links=links,
+                                    description=html.escape(" · ".join(d for d in descriptions if d)),
+                                    root=html.escape(root), alternates=seo.head_links(home_alternates)))
+    write_text_atomic(SITE / "index.html", page)
+    write_text_atomic(SITE / "sitemap.xml", seo.sitemap_index(root, langs))
+    write_text_atomic(SITE / "robots.txt", seo.robots_txt(root))
+    not_found = SITE / SOURCE_LANG / "404.html"
+    if not_found.is_file():
+        write_text_atomic(SITE / "404.html", not_found.read_text(encoding="utf-8"))
 
 
 def inputs_fingerprint(lang: str) -> str:

@@ -36,7 +36,7 @@ from pymdownx import slugs  # noqa: E402
 
 from selectolax.lexbor import LexborHTMLParser  # noqa: E402
 
-from tools import code_markup, notebook_css  # noqa: E402
+from tools import code_markup, notebook_css, seo  # noqa: E402
 from tools.csp import add_csp  # noqa: E402
 from tools.math_render import render_math  # noqa: E402
 from tools.paths import SOURCE_LANG  # noqa: E402
@@ -51,6 +51,7 @@ def on_config(config, **kwargs):
     if base and not base.endswith(f"/{lang}"):
         config.site_url = f"{base}/{lang}/"
     config.extra["theme_script"] = _theme_script(config)
+    config.extra["site_root"] = seo.site_root(config.site_url or "", lang)  # overrides/404.html links the languages
     return config
 
 
@@ -331,7 +332,27 @@ def _restore_content(context, page, config, nav, **kwargs):
     return context
 
 
-on_page_context = CombinedEvent(_stash_for_search, _restore_content)
+def _seo_meta(context, page, config, nav, **kwargs):
+    """Description, Open Graph and hreflang alternates of the page (tools/seo.py; overrides/main.html)."""
+    from tools.notebooks import languages
+    from tools.paths import ROOT
+
+    lang = config.theme["language"]
+    root = seo.site_root(config.site_url or "", lang)
+    untranslated = page.meta.get("notebook", {}).get("pytorch_docs", {}).get("translation", {}).get("untranslated")
+    text = page.meta.get("description") or ("" if untranslated else seo.first_paragraph(page.content or ""))
+    page.meta["seo"] = {  # plain text and URLs: overrides/main.html escapes them
+        "description": seo.truncate(text or config.site_description or ""),
+        "title": config.site_name if page.is_homepage else htmllib.unescape(re.sub(r"<[^>]+>", "", page.title or "")).strip(),
+        "locale": seo.og_locale(lang),
+        "locales": [seo.og_locale(other) for other in languages() if other != lang],
+        "alternates": seo.alternates(root, page.url, languages(), default_lang=SOURCE_LANG, has_page=lambda other:
+                                     seo.source_has_page(ROOT, other, page.file.src_path, SOURCE_LANG, seo.GENERATED)),
+    }
+    return context
+
+
+on_page_context = CombinedEvent(_stash_for_search, _seo_meta, _restore_content)
 
 
 def on_post_page(output, page, config, **kwargs):
