@@ -109,6 +109,7 @@ def daemon():
     return "forked"
 attempt("double-fork a daemon", daemon)
 # (e) the execution cache, where another topic's outputs live
+attempt("list the build folder", lambda: os.listdir(os.path.join(REPO, "build")))
 attempt("overwrite another topic's cache entry", lambda: write(VICTIM, '{{"cells": []}}'))
 attempt("create a file in the cache", lambda: write(os.path.join(REPO, "build/jupyter-cache/pwned.txt")))
 '''
@@ -151,6 +152,7 @@ def test_a_notebook_cannot_escape_the_sandbox(mini_repo):
     cache_after = _tree(mini_repo / "build/jupyter-cache", skip=("global.db",))
     assert {k: v for k, v in cache_after.items() if k in cache_before} == cache_before
     assert not (mini_repo / "build/jupyter-cache/pwned.txt").exists()
+    assert "list the build folder: blocked (FileNotFoundError" in said  # not mounted: it does not exist there
     assert _counts(_tools(mini_repo, "execute").stdout) == (0, 4)
     assert _outputs(mini_repo, "en", "b") == "b 42\n"
 
@@ -279,3 +281,16 @@ def test_a_corrupt_cache_entry_discards_only_itself(mini_repo, damage):
     assert _counts(proc.stdout) == (1, 3)  # topic a still came from the cache
     assert _outputs(mini_repo, "en", "b") == "b 42\n"
     assert _counts(_tools(mini_repo, "execute").stdout) == (0, 4)
+
+
+def test_gpu_device_nodes_are_bound_when_present(monkeypatch):
+    """On a GPU machine (record-gpu) the NVIDIA device nodes are bound in; elsewhere no /dev node is added.
+    (Checked on the command line only: this project's test machines have no GPU.)"""
+    monkeypatch.setattr(sandbox_module.glob, "glob", lambda pattern: [])
+    args = sandbox_module.bwrap_args("bwrap", sandbox_module.Limits())
+    assert "--dev-bind" not in args
+    monkeypatch.setattr(sandbox_module.glob, "glob", lambda pattern: ["/dev/nvidia0", "/dev/nvidiactl"])
+    args = sandbox_module.bwrap_args("bwrap", sandbox_module.Limits())
+    joined = " ".join(args)
+    assert "--dev-bind /dev/nvidia0 /dev/nvidia0" in joined and "--dev-bind /dev/nvidiactl /dev/nvidiactl" in joined
+    assert args.index("--dev") < args.index("--dev-bind")  # bound on top of the sandbox's own /dev
