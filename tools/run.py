@@ -113,9 +113,9 @@ def run_notebook(nb: nbformat.NotebookNode, display_path: str, box: Sandbox | No
         raise BuildError(f"{display_path}: cell {index + 1} exceeded the {CELL_TIMEOUT_S} s limit per cell") from None
     except DeadKernelError as e:
         where = f"cell {index + 1}" if 0 <= index < len(nb.cells) else "start-up"
-        raise BuildError(f"{display_path}: the kernel died while running {where} ({e}); a process killed for "
-                         f"memory, or one that ran out of its {limits.memory_gib:g} GiB limit "
-                         "(SANDBOX_MEMORY_GIB raises it), ends this way") from None
+        raise BuildError(f"{display_path}: the kernel died while running {where} ({e}). A kernel that runs out "
+                         f"of memory (its limit: {limits.memory_gib:g} GiB per process; SANDBOX_MEMORY_GIB raises "
+                         "it) or exits on its own ends this way") from None
     except RuntimeError as e:  # jupyter_client: "Kernel died before replying to kernel_info"
         if "kernel" not in str(e).lower():
             raise
