@@ -1,0 +1,227 @@
+"""Published and found (issue 17): search-engine metadata, per-deployment URLs, sharded execution.
+
+- tools/seo.py's functions on their own (no build): hreflang sets, descriptions, sitemap index;
+- a copy built as a deployment would build it (SITE_URL, REPO_URL and REPO_EDIT_URI of a fork): canonical
+  URLs, hreflang, Open Graph, sitemaps, the root page, robots.txt, the 404 page and the Colab links all
+  follow those variables, and the local default (127.0.0.1) appears nowhere;
+- sharded execution (`python -m tools execute --shard K/N`, as the CI matrix runs it): the shares are
+  disjoint and cover every distinct notebook, and N shards followed by a build execute each distinct code
+  exactly once and give the same site as one unsharded build.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from selectolax.lexbor import LexborHTMLParser
+
+from conftest import ROOT, copy_repo, run_tools, seed_caches
+from tools import seo
+
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+SITE_URL = "https://example.org/pytorch-docs/"
+FORK = "https://github.com/someone/pytorch-docs-fork"
+
+
+# ------------------------------------------------------------------------------------------ tools/seo.py
+
+
+def test_alternates_are_the_same_page_in_each_language_and_reciprocal():
+    root = "https://x.org/d/"
+    zh = seo.alternates(root, "topics/init/", ["zh", "en"], lambda lang: True, default_lang="zh")
+    assert [(a.hreflang, a.href) for a in zh] == [
+        ("zh-Hans", "https://x.org/d/zh/topics/init/"), ("en", "https://x.org/d/en/topics/init/"),
+        ("x-default", "https://x.org/d/zh/topics/init/")]
+    home = seo.alternates(root, "", ["zh", "en"], lambda lang: True, default_lang="zh")
+    assert home[-1] == seo.Alternate("x-default", root)  # the home pages' x-default: the language chooser
+    only_zh = seo.alternates(root, "topics/new/", ["zh", "en"], lambda lang: lang == "zh", default_lang="zh")
+    assert [a.hreflang for a in only_zh] == ["zh-Hans", "x-default"]  # no link to a page that does not exist
+    only_en = seo.alternates(root, "topics/new/", ["zh", "en"], lambda lang: lang == "en", default_lang="zh")
+    assert only_en[-1].href == "https://x.org/d/en/topics/new/"
+
+
+def test_site_root_from_a_language_site_url():
+    assert seo.site_root("https://x.org/d/zh/", "zh") == "https://x.org/d/"
+    assert seo.site_root("http://127.0.0.1:8000/en/", "en") == "http://127.0.0.1:8000/"
+    assert seo.site_root("https://x.org/zhdocs/", "zh") == "https://x.org/zhdocs/"  # not a language folder
+
+
+def test_first_paragraph_is_prose_not_notices_stamps_or_outputs():
+    page = ('<h1 id="t">Title</h1><div data-search-exclude class="nb-stamp">executed on cpu</div>'
+            '<div class="admonition warning"><p>This page has not been translated yet</p></div>'
+            '<div class="jp-OutputArea"><p>an output paragraph</p></div>'
+            '<p>The weight <math alttext="W x"><mi>W</mi><mi>x</mi></math> of <code>nn.Linear</code> &amp; '
+            'its bias, which this page follows from creation to the first backward pass.</p><p>Next.</p>')
+    assert seo.first_paragraph(page) == ("The weight W x of nn.Linear & its bias, which this page follows from "
+                                         "creation to the first backward pass.")
+
+
+def test_a_short_first_paragraph_is_continued():
+    assert seo.first_paragraph("<p>Summary:</p><p>Two more lines of prose.</p>", min_width=20) == \
+        "Summary: Two more lines of prose."
+
+
+def test_line_breaks_inside_chinese_are_not_spaces():
+    assert seo.first_paragraph("<p>代码在构建网站时真实运行，\n页面上的每一个输出 来自 torch 2.13。</p>") == \
+        "代码在构建网站时真实运行，页面上的每一个输出来自 torch 2.13。"
+
+
+@pytest.mark.parametrize("text", ["word " * 60, "中文字符" * 60, "x" * 400])
+def test_description_fits_a_result_snippet(text):
+    out = seo.description(f"<p>{text}</p>", fallback="unused")
+    assert out.endswith("…")
+    assert sum(2 if CJK.match(c) else 1 for c in out) <= seo.DESCRIPTION_WIDTH
+    if text.startswith("word"):
+        assert out.removesuffix("…").split(" ")[-1] == "word"  # cut between words, not inside one
+
+
+def test_description_falls_back_to_the_site_description():
+    assert seo.description("<h1>Only a title</h1>", fallback=" Site notes ") == "Site notes"
+
+
+def test_sitemap_index_lists_each_language_sitemap():
+    tree = ET.fromstring(seo.sitemap_index("https://x.org/d/", ["zh", "en"]))
+    assert tree.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}sitemapindex"
+    assert [e.text for e in tree.findall("s:sitemap/s:loc", SITEMAP_NS)] == [
+        "https://x.org/d/zh/sitemap.xml", "https://x.org/d/en/sitemap.xml"]
+
+
+def test_which_languages_have_a_page(tmp_path):
+    (tmp_path / "notebooks/zh").mkdir(parents=True)
+    (tmp_path / "notebooks/zh/a.ipynb").write_text("{}")
+    (tmp_path / "docs/zh").mkdir(parents=True)
+    (tmp_path / "docs/zh/index.md").write_text("# x")
+    has = lambda lang, src: seo.source_has_page(tmp_path, lang, src, "zh", seo.GENERATED)  # noqa: E731
+    assert has("zh", "topics/a.ipynb") and not has("en", "topics/a.ipynb")
+    assert has("en", "index.md")  # a language without docs/<lang>/ starts from the source's pages
+    (tmp_path / "docs/en").mkdir()
+    assert not has("en", "index.md") and has("en", "glossary.md")
+
+
+# ----------------------------------------------------------------------------- a build for a deployment
+
+
+def _env(repo: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTORCH_DOCS_ROOT": str(repo), "PYTHONPATH": str(repo), **extra}
+
+
+@pytest.fixture(scope="module")
+def deployed(built_site: Path, tmp_path_factory) -> Path:
+    """A copy built as the deploy workflow builds a fork: its own SITE_URL, REPO_URL and branch."""
+    repo = seed_caches(copy_repo(tmp_path_factory.mktemp("deploy")))
+    env = _env(repo, SITE_URL=SITE_URL, REPO_URL=FORK, REPO_EDIT_URI="edit/trunk/")
+    proc = subprocess.run([sys.executable, "-m", "tools", "build"], cwd=repo, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"build with SITE_URL failed:\n{proc.stdout}\n{proc.stderr}"
+    return repo / "site"
+
+
+def _head(page: Path) -> LexborHTMLParser:
+    return LexborHTMLParser(page.read_text(encoding="utf-8"))
+
+
+def _sitemap(site: Path, lang: str) -> list[str]:
+    return [e.text.strip() for e in ET.parse(site / lang / "sitemap.xml").getroot().findall("s:url/s:loc", SITEMAP_NS)]
+
+
+def _file_of(site: Path, url: str) -> Path:
+    assert url.startswith(SITE_URL), url
+    return site / url.removeprefix(SITE_URL) / "index.html"
+
+
+def test_every_page_has_absolute_canonical_hreflang_and_open_graph(deployed):
+    langs = ["zh", "en"]
+    pages = {lang: _sitemap(deployed, lang) for lang in langs}
+    for lang in langs:
+        assert pages[lang], f"{lang}: empty sitemap"
+        for url in pages[lang]:
+            path = url.removeprefix(f"{SITE_URL}{lang}/")
+            doc = _head(_file_of(deployed, url))
+            where = f"{lang}/{path}"
+            assert doc.css_first('link[rel="canonical"]').attributes["href"] == url, where
+            assert doc.css_first('meta[property="og:url"]').attributes["content"] == url, where
+            alts = {n.attributes["hreflang"]: n.attributes["href"] for n in doc.css('link[rel="alternate"][hreflang]')}
+            assert alts == {"zh-Hans": f"{SITE_URL}zh/{path}", "en": f"{SITE_URL}en/{path}",
+                            "x-default": SITE_URL if path == "" else f"{SITE_URL}zh/{path}"}, where
+            for other, href in alts.items():  # reciprocal: each target is a published page of the set
+                if other != "x-default":
+                    assert href in pages["zh" if other == "zh-Hans" else "en"], f"{where}: {other} -> {href}"
+            assert doc.css_first('meta[property="og:locale"]').attributes["content"] == seo.og_locale(lang)
+            assert doc.css_first('meta[property="og:title"]').attributes["content"].strip(), where
+
+
+def test_descriptions_are_per_page_from_the_first_paragraph_in_the_page_language(deployed):
+    for lang in ("zh", "en"):
+        seen: dict[str, str] = {}
+        for url in _sitemap(deployed, lang):
+            if "/topics/" not in url:
+                continue
+            doc = _head(_file_of(deployed, url))
+            desc = doc.css_first('meta[name="description"]').attributes["content"]
+            assert doc.css_first('meta[property="og:description"]').attributes["content"] == desc
+            assert desc not in seen, f"{url} and {seen.get(desc)} share the description {desc!r}"
+            seen[desc] = url
+            assert bool(CJK.search(desc)) == (lang == "zh"), f"{url}: description not in {lang}: {desc!r}"
+            article = re.sub(r"\s+", "", doc.css_first("article").text(deep=True))
+            start = re.sub(r"\s+", "", desc)[:30]
+            assert start in article, f"{url}: description {desc!r} is not the page's text"
+
+
+def test_the_description_is_escaped_plain_text(deployed):
+    raw = (deployed / "en/topics/init/index.html").read_text(encoding="utf-8")
+    content = re.search(r'<meta name="description" content="([^"]*)">', raw)[1]
+    assert "<" not in content and ">" not in content
+    assert html.unescape(content) == _head(deployed / "en/topics/init/index.html").css_first(
+        'meta[name="description"]').attributes["content"]
+
+
+def test_root_page_sitemap_index_and_robots(deployed):
+    root = _head(deployed / "index.html")
+    assert root.css_first('link[rel="canonical"]').attributes["href"] == SITE_URL
+    assert {n.attributes["hreflang"]: n.attributes["href"] for n in root.css('link[rel="alternate"]')} == {
+        "zh-Hans": f"{SITE_URL}zh/", "en": f"{SITE_URL}en/", "x-default": SITE_URL}
+    index = ET.parse(deployed / "sitemap.xml").getroot()
+    locs = [e.text for e in index.findall("s:sitemap/s:loc", SITEMAP_NS)]
+    assert locs == [f"{SITE_URL}zh/sitemap.xml", f"{SITE_URL}en/sitemap.xml"]
+    for loc in locs:
+        assert (deployed / loc.removeprefix(SITE_URL)).is_file(), loc
+    assert f"Sitemap: {SITE_URL}sitemap.xml" in (deployed / "robots.txt").read_text(encoding="utf-8")
+
+
+def test_bilingual_404_at_the_root_works_at_any_depth(deployed):
+    page = deployed / "404.html"
+    text = page.read_text(encoding="utf-8")
+    assert "页面不存在" in text and "Page not found" in text
+    doc = _head(page)
+    assert doc.css_first('meta[name="robots"]').attributes["content"] == "noindex"
+    hrefs = [a.attributes.get("href") or "" for a in doc.css("article a")]
+    assert f"{SITE_URL}zh/" in hrefs and f"{SITE_URL}en/" in hrefs
+    for node in doc.css("link[href], script[src]"):  # served for any missing URL: no relative asset path
+        ref = node.attributes.get("href") or node.attributes.get("src")
+        assert ref.startswith(("/pytorch-docs/", "https://")), f"404.html: relative reference {ref}"
+
+
+def test_colab_and_download_links_follow_the_fork(deployed):
+    for lang in ("zh", "en"):
+        page = deployed / lang / "topics/init/index.html"
+        doc = _head(page)
+        colab = doc.css_first("a.nb-colab").attributes["href"]
+        assert colab == f"https://colab.research.google.com/github/someone/pytorch-docs-fork/blob/trunk/notebooks/{lang}/init.ipynb"
+        edit = doc.css_first("a.nb-edit").attributes["href"]
+        assert edit == f"{FORK}/edit/trunk/notebooks/{lang}/init.ipynb"
+        download = doc.css_first("a.nb-download").attributes["href"]
+        assert (page.parent / download).is_file(), f"{lang}: download link {download} has no file"
+
+
+def test_the_local_default_url_does_not_leak(deployed):
+    leaks = [f.relative_to(deployed).as_posix() for f in sorted(deployed.rglob("*"))
+             if f.suffix in (".html", ".xml", ".txt") and "127.0.0.1" in f.read_text(encoding="utf-8")]
+    assert not leaks, f"pages that still name the local server: {leaks}"
