@@ -50,7 +50,7 @@ bench-pages: build ## benchmark: page weight and Lighthouse scores of the built 
 
 .PHONY: compat
 compat: $(SETUP) ## run every topic and tests/facts on another torch (side venv): make compat TORCH=2.15.0
-	$(PY) -m tools compat $(TORCH)
+	$(PY) -m tools compat $(or $(TORCH),status)
 
 lock: $(SETUP)   ## re-pin requirements.txt from requirements.in
 	$(PY) -m pip install -q -r requirements.in

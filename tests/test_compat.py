@@ -184,6 +184,15 @@ def test_ensure_env_refuses_a_non_version_and_uses_venv_for_the_pin():
     assert compat.ensure_env(compat.pinned_torch()) == ROOT / ".venv" / "bin" / "python"
 
 
+def test_stale_topics_are_those_whose_code_changed():
+    nbf = Notebook("zh", "parameter", ROOT / "notebooks/zh/parameter.ipynb")
+    record = _record("2.9.1", parameter={"status": "passed", "code_key": code_key(nbf.read())})
+    assert "parameter" not in compat.stale_topics(record)
+    assert set(compat.stale_topics(record)) == set(topics()) - {"parameter"}  # not run at all: stale too
+    record["topics"]["parameter"]["code_key"] = KEY_A
+    assert "parameter" in compat.stale_topics(record)
+
+
 def test_an_unknown_topic_is_refused_before_anything_is_installed():
     with pytest.raises(compat.BuildError, match="no such topic nope"):
         compat.run("2.15.0", ["nope"])

@@ -179,8 +179,11 @@ def cmd_compat(args: list[str]) -> int:
     from tools import compat
 
     if not args or args[0].startswith("-"):
-        print("usage: python -m tools compat VERSION [TOPIC …]   (make compat TORCH=2.15.0)", file=sys.stderr)
+        print("usage: python -m tools compat VERSION [TOPIC …] | status   (make compat TORCH=2.15.0)", file=sys.stderr)
         return 2
+    if args == ["status"]:  # the matrix, and which records were made for code that has changed since
+        print(compat.status())
+        return 0
     record = compat.run(args[0], args[1:] or None)
     base = next((r for r in compat.load_records() if r["torch"] == compat.pinned_torch()), None)
     print(compat.summary(record, base))

@@ -483,3 +483,21 @@ def table(records: list[dict]) -> str:
               f"{sum(f['outcome'] == 'failed' for f in r['facts'].values())} failed" for r in records]
     rows.append("| tests/facts | " + " | ".join(counts) + " |")
     return "\n".join(rows)
+
+
+def stale_topics(record: dict) -> list[str]:
+    """Topics whose record was made for other code than the source notebook holds now (or not made)."""
+    current = {t: code_key(Notebook(SOURCE_LANG, t, NOTEBOOKS / SOURCE_LANG / f"{t}.ipynb").read()) for t in topics()}
+    return [t for t, key in current.items() if record["topics"].get(t, {}).get("code_key") != key]
+
+
+def status() -> str:
+    """The matrix, and per record the topics to re-run (`python -m tools compat VERSION TOPIC …`)."""
+    records = load_records()
+    lines = [table(records), ""]
+    for r in records:
+        stale = stale_topics(r)
+        lines.append(f"torch {r['torch']} ({r['date']}): " + (f"stale for {', '.join(stale)} (their code changed; "
+                     f"pages show nothing for them): python -m tools compat {r['torch']} {' '.join(stale)}"
+                     if stale else "matches the current notebooks"))
+    return "\n".join(lines)
