@@ -12,6 +12,8 @@
   remove-language  LANG [--force]: undo new-language; refuses the source, the last translation and uncommitted
                    work (unless --force); the files are moved to build/removed/, not deleted
   record-gpu       execute every notebook here (on a GPU) and store the outputs in recorded/
+  compat           VERSION [TOPIC …]: run the topics and tests/facts on another torch (side venv under
+                   build/compat/), write compat/VERSION.json; `compat status`: the matrix, stale records
 """
 from __future__ import annotations
 
