@@ -180,16 +180,15 @@ def cmd_compat(args: list[str]) -> int:
     """VERSION [TOPIC …]: run every topic and tests/facts on torch VERSION (side venv), write compat/VERSION.json."""
     from tools import compat
 
-    if not args or args[0].startswith("-"):
-        print("usage: python -m tools compat VERSION [TOPIC …] | status   (make compat TORCH=2.15.0)", file=sys.stderr)
-        return 2
-    if args == ["status"]:  # the matrix, and which records were made for code that has changed since
+    (version, *only), _ = _parse(args, "python -m tools compat VERSION [TOPIC …] | status   (make compat TORCH=2.15.0)",
+                                 nargs=(1, None))
+    if version == "status" and not only:  # the matrix, and which records were made for code that has changed since
         print(compat.status())
         return 0
-    record = compat.run(args[0], args[1:] or None)
+    record = compat.run(version, only or None)
     base = next((r for r in compat.load_records() if r["torch"] == compat.pinned_torch()), None)
     print(compat.summary(record, base))
-    print(f"wrote compat/{args[0]}.json")
+    print(f"wrote compat/{version}.json")
     return 0
 
 
