@@ -133,6 +133,7 @@ def test_a_build_killed_between_the_two_renames_is_put_back(tree):
     os.rename(site / "zh", site / ".old-zh")
     (site / ".tmp-en-abcd").mkdir()
     (site / ".tmp-en-abcd" / "index.html").write_text("half a render", encoding="utf-8")
+    (site / ".tmp-index.html-abcd").write_text("half a root page", encoding="utf-8")  # from write_text_atomic
     proc = run_tools(tree, "build")
     assert "site/: restored zh/ from .old-zh/" in proc.stdout and "rendered zh: unchanged" in proc.stdout, proc.stdout
     assert site_snapshot(site / "zh") == before

@@ -131,7 +131,7 @@ def clean_leftovers(site: Path = SITE) -> list[str]:
         if p.name.startswith(TMP_PREFIX) and p.is_dir():
             shutil.rmtree(p)
             done.append(f"removed {p.name}/ (an interrupted render)")
-        elif p.name.startswith(".index.html.") and p.is_file():  # write_text_atomic's temporary file
+        elif p.name.startswith(TMP_PREFIX) and p.is_file():  # write_text_atomic's temporary file
             p.unlink()
             done.append(f"removed {p.name} (an interrupted write)")
         elif p.name.startswith(OLD_PREFIX) and p.is_dir():
@@ -200,7 +200,7 @@ def render(lang: str) -> float:
 def write_text_atomic(path: Path, text: str) -> None:
     """Write `path` so that a reader (or a killed build) sees the old file or the new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}-", dir=path.parent)  # clean_leftovers knows the prefix
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes it private; a published file must be readable by a web server
         with os.fdopen(fd, "w", encoding="utf-8") as f:
