@@ -225,3 +225,105 @@ def test_the_local_default_url_does_not_leak(deployed):
     leaks = [f.relative_to(deployed).as_posix() for f in sorted(deployed.rglob("*"))
              if f.suffix in (".html", ".xml", ".txt") and "127.0.0.1" in f.read_text(encoding="utf-8")]
     assert not leaks, f"pages that still name the local server: {leaks}"
+
+
+# ------------------------------------------------------------------------------------------ sharding
+
+KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+
+
+def _counts(out: str) -> tuple[int, int]:
+    m = re.search(r"(\d+) executed, (\d+) from the cache", out)
+    assert m, out
+    return int(m[1]), int(m[2])
+
+
+def _executed_names(out: str) -> set[str]:
+    return set(re.findall(r"\] (\S+\.ipynb) … executed in", out))
+
+
+@pytest.fixture()
+def mini_repo(tmp_path: Path) -> Path:
+    """The real tools and five distinct codes: topics a–d in zh and en (the same code in both, as
+    translations have), and topic d's en code differs from zh's (a translation being edited)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    repo = tmp_path / "mini"
+    shutil.copytree(ROOT / "tools", repo / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "requirements.txt", repo / "requirements.txt")
+    for lang in ("zh", "en"):
+        (repo / "notebooks" / lang).mkdir(parents=True)
+        for topic in "abcd":
+            code = f"print('{topic}', 6 * 7)" + ("  # en" if (topic, lang) == ("d", "en") else "")
+            nbformat.write(new_notebook(metadata=KERNEL, cells=[new_markdown_cell(f"# {topic} ({lang})", id="m1"),
+                                                                new_code_cell(code, id="c1")]),
+                           repo / "notebooks" / lang / f"{topic}.ipynb")
+    return repo
+
+
+def test_shares_partition_the_distinct_code(mini_repo):
+    from tools.notebooks import all_notebooks, code_key
+    from tools.shards import share
+
+    nbs = all_notebooks(mini_repo / "notebooks")
+    for n in (1, 2, 3, 5, 7):
+        shares = [share(nbs, k, n) for k in range(1, n + 1)]
+        assert sorted((s.lang, s.topic) for part in shares for s in part) == sorted((s.lang, s.topic) for s in nbs)
+        keys = [{code_key(s.read()) for s in part} for part in shares]
+        assert sum(map(len, keys)) == 5, f"N={n}: a code in two shares, or one missing: {keys}"
+        assert max(map(len, keys)) - min(map(len, keys)) <= 1, f"N={n}: unbalanced shares {keys}"
+    assert share(nbs, 1, 2) == share(list(nbs), 1, 2)  # a function of the code only
+
+
+@pytest.mark.parametrize("bad", ["0/2", "3/2", "1/0", "2", "a/b", ""])
+def test_a_bad_shard_is_refused(bad):
+    from tools.notebooks import BuildError
+    from tools.shards import parse_shard
+
+    with pytest.raises(BuildError, match="expected K/N"):
+        parse_shard(bad)
+
+
+def test_shard_option_needs_its_value(mini_repo):
+    proc = run_tools(mini_repo, "execute", "--shard", check=False)
+    assert proc.returncode == 2 and "--shard takes one value" in proc.stderr, proc.stderr
+    proc = run_tools(mini_repo, "execute", "--shard", "3/2", check=False)
+    assert proc.returncode == 1 and "expected K/N" in proc.stderr, proc.stderr
+
+
+def test_shards_then_merge_execute_each_distinct_code_once(mini_repo, tmp_path):
+    """As the CI matrix runs it: each shard in its own checkout with its own cache, then one job merges the
+    caches and executes nothing; what it publishes are the shards' executions."""
+    n, executed, shard_nbs = 3, [], {}
+    for k in range(1, n + 1):
+        shard = tmp_path / f"shard{k}"
+        shutil.copytree(mini_repo, shard)
+        out = run_tools(shard, "execute", "--shard", f"{k}/{n}").stdout
+        executed.append(_executed_names(out))
+        assert _counts(out)[0] == len(executed[-1]), out
+        for f in (shard / "build/executed").rglob("*.ipynb"):
+            shard_nbs[f.relative_to(shard).as_posix()] = json_of(f)
+    all_executed = [name for names in executed for name in names]
+    assert len(all_executed) == 5, f"each of the 5 distinct codes executes once in all: {executed}"
+
+    final = tmp_path / "final"
+    shutil.copytree(mini_repo, final)
+    out = run_tools(final, "merge-cache", *(str(tmp_path / f"shard{k}/build/jupyter-cache") for k in range(1, n + 1))).stdout
+    assert "5 executions filed" in out, out
+    assert _counts(run_tools(final, "execute").stdout) == (0, 8)
+    for rel, shard_nb in shard_nbs.items():  # the published outputs and stamps are the shards' executions
+        merged = json_of(final / rel)
+        assert [c.get("outputs") for c in merged["cells"]] == [c.get("outputs") for c in shard_nb["cells"]], rel
+        assert merged["metadata"]["pytorch_docs"]["execution"] == shard_nb["metadata"]["pytorch_docs"]["execution"], rel
+
+
+def json_of(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_merge_refuses_a_folder_that_is_not_a_cache(mini_repo, tmp_path):
+    proc = run_tools(mini_repo, "merge-cache", str(tmp_path), check=False)
+    assert proc.returncode == 1 and "not an execution cache" in proc.stderr, proc.stderr

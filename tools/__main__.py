@@ -1,7 +1,9 @@
 """The project's one entry point: `python -m tools <command>` (the Makefile calls these).
 
   check            source checks: zh↔en structure and code parity, no committed outputs, snippet copies, safety
-  execute          execute the notebooks once per distinct code (cached) into build/executed/
+  execute          execute the notebooks once per distinct code (cached) into build/executed/;
+                   [--shard K/N]: only share K of N of the distinct code (a CI matrix job, tools/shards.py)
+  merge-cache      DIR …: file the executions in other execution caches (the shards') into build/jupyter-cache/
   build            check + execute + render every language into site/ (atomically; one build at a time)
   serve            serve site/ on http://127.0.0.1:8000
   sync-snippets    [--force]: rewrite every stale notebook copy of a snippet from snippets/ (refuses a copy
@@ -62,10 +64,36 @@ def cmd_execute(args: list[str]) -> int:
     from tools.execute import EXECUTED, execute_all
     from tools.site import prune_executed
 
-    _, opts = _parse(args, "python -m tools execute [--ignore-recorded]", options=("--ignore-recorded",))
+    usage = "python -m tools execute [--ignore-recorded] [--shard K/N]"
+    values, opts = _parse(args, usage, options=("--ignore-recorded", "--shard"), nargs=(0, 1))
+    if bool(values) != ("--shard" in opts) or (values and args[args.index("--shard") + 1] != values[0]):
+        raise UsageError(f"--shard takes one value, K/N\nusage: {usage}")
+    notebooks = None
+    if values:  # a CI matrix job: only this share of the distinct code (tools/shards.py)
+        from tools.notebooks import all_notebooks
+        from tools.shards import parse_shard, share
+
+        (k, n), everything = parse_shard(values[0]), all_notebooks()
+        notebooks = share(everything, k, n)
+        print(f"shard {k}/{n}: {len(notebooks)} of {len(everything)} notebooks")
     with build_lock("execute"):
-        print(execute_all(use_recorded="--ignore-recorded" not in opts).summary())
+        print(execute_all(notebooks, use_recorded="--ignore-recorded" not in opts).summary())
         prune_executed(EXECUTED)
+    return 0
+
+
+def cmd_merge_cache(args: list[str]) -> int:
+    """DIR …: file the executions held by other execution caches (the CI shards') into build/jupyter-cache."""
+    from pathlib import Path
+
+    from tools.build_lock import build_lock
+    from tools.execute import CACHE_DIR
+    from tools.shards import merge_caches
+
+    dirs, _ = _parse(args, "python -m tools merge-cache DIR [DIR …]", nargs=(1, None))
+    with build_lock("merge-cache"):
+        filed, present = merge_caches([Path(d) for d in dirs], CACHE_DIR)
+    print(f"merge-cache: {filed} executions filed, {present} already in the cache")
     return 0
 
 
