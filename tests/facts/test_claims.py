@@ -15,7 +15,8 @@ The rule, which a page cannot pass silently:
    --refresh` rewrites the fingerprints and the 1-based cell numbers and prints which entries changed: review
    those claims before committing).
 4. **Evidence must resolve**:
-   - `output: <cell id>`: a code cell of the same notebook whose output shows it (usually the next one);
+   - `output: <cell id>`: a code cell of the same notebook whose output shows it (usually the next one); the
+     cell must print (print/display/plt.show, or a final expression);
    - `test: tests/facts/<file>.py::<function>`: the test function exists;
    - `source: <url>`: a source line at a fixed revision — a GitHub `blob/<40-hex commit or vX.Y.Z tag>/…#L<n>`
      link, or documentation of one release (`/docs/<X.Y>/`); `main`, `master` and `stable` move and are refused;
@@ -162,6 +163,8 @@ def _evidence_problem(what, kind, ptr, topic, ids, zh, n, notes_text, facts_dir,
         i = ids.index(ptr)
         if zh.cells[i].cell_type != "code":
             return [f"{what}: output cell {ptr} is not a code cell"]
+        if not _prints(zh.cells[i].source):
+            return [f"{what}: output cell {ptr} prints nothing (no print/display/plt.show, no final expression)"]
         return []
     if kind == "test":
         m = re.fullmatch(r"tests/facts/([\w]+\.py)::(\w+)", ptr)
@@ -180,6 +183,18 @@ def _evidence_problem(what, kind, ptr, topic, ids, zh, n, notes_text, facts_dir,
             return [f"{what}: the notes do not contain {ptr!r}"]
         return []
     return [f"{what}: unknown evidence kind {kind}"]
+
+
+def _prints(code: str) -> bool:
+    """Whether a code cell shows something: a print/display/show call, or a final bare expression."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        return True
+    return any(isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", "")) in
+               {"print", "display", "show"} for n in ast.walk(tree))
 
 
 def _squash(s: str) -> str:
@@ -265,6 +280,11 @@ def test_dangling_evidence_fails(planted):
                        {"claim": "w", "evidence": {"notes": "a sentence the notes never had"}}]
     problems = register_problems(register, pages(planted), "the notes")
     assert len([p for p in problems if entry["cell"] in p]) == 4
+
+
+def test_an_output_pointer_must_print():
+    assert _prints("print(1)") and _prints("x = 2\nx") and _prints("plt.show()")
+    assert not _prints("def f():\n    return 1\n") and not _prints("x = 2")
 
 
 # Refreshing fingerprints (run by hand after re-reading the changed cells' claims) ------------------------
