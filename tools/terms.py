@@ -4,8 +4,9 @@ Three checks, each returning messages that name the file, the cell and the offen
 
 * **Rejected terms.** `glossary.yml` names, per term, the preferred word in each language and the variants a
   page must not use (`reject: {zh: [...], en: [...]}`). A rejected variant in a markdown cell's prose is an
-  error. Not prose, and so not checked: fenced and inline code, link targets, math, HTML comments, quotes
-  (“…” / "…", which is how the pages quote the notes and the docs) and block quotes (`> …`).
+  error. Not prose, and so not checked: fenced and inline code, link targets, math, HTML comments, block
+  quotes (`> …`) and quotes (“…” / "…") whose sentence says whose words they are (the notes, the docs, a
+  docstring, an error message): a quote of the notes keeps the notes' words.
 * **US spelling.** English prose uses one spelling, the American one the API itself uses (`initialize`,
   `normalize`, `behavior`, `color`, …). `UK_TO_US` is the word list: a British form found in an English cell
   is reported together with the American form to use.
@@ -89,12 +90,27 @@ _QUOTES = re.compile(r"“[^”]*”|\"[^\"\n]*\"|「[^」]*」")
 _BLOCKQUOTE = re.compile(r"^\s*>.*$", re.M)
 
 
+#: A quote is someone else's words only when the sentence says whose: the notes, the docs, a docstring, a message.
+_ATTRIBUTION = re.compile(r"笔记|文档|原文|注释|报错|提示|消息|notes|docs|documentation|docstring|comment|message|says|say|write|writes|wrote",
+                          re.IGNORECASE)
+
+
+def _blank(m: re.Match) -> str:
+    return " " * len(m.group(0))
+
+
 def prose(markdown: str) -> str:
-    """The words of a markdown cell a reader reads as the page's own prose (code, math, quotes blanked)."""
+    """The words of a markdown cell a reader reads as the page's own prose: code, math, link targets, block
+    quotes and attributed quotes (a “…” or "…" whose sentence names its source: the notes, the docs, …) blanked."""
     text = markdown
-    for pat in (_FENCE, _COMMENT, _MATH, _INLINE, _LINK_TARGET, _QUOTES, _BLOCKQUOTE):
-        text = pat.sub(lambda m: " " * len(m.group(0)), text)
-    return text
+    for pat in (_FENCE, _COMMENT, _MATH, _INLINE, _LINK_TARGET, _BLOCKQUOTE):
+        text = pat.sub(_blank, text)
+
+    def quote(m: re.Match) -> str:
+        start = max(text.rfind("\n", 0, m.start()), text.rfind("。", 0, m.start()), text.rfind(". ", 0, m.start()))
+        return _blank(m) if _ATTRIBUTION.search(text[start + 1:m.start()]) else m.group(0)
+
+    return _QUOTES.sub(quote, text)
 
 
 def _term_pattern(term: str) -> re.Pattern:

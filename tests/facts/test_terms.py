@@ -46,6 +46,13 @@ def test_code_math_links_and_quotes_are_not_prose(tmp_path):
     assert terms_lint([_notebook(tmp_path, "zh", text)]) == []
 
 
+def test_an_unattributed_quote_is_prose(tmp_path):
+    """Quotes are exempt only when the sentence says whose words they are (the notes, the docs, ...)."""
+    problems = terms_lint([_notebook(tmp_path, "zh", "最后画出“哪个索引进了哪个 batch”。")])
+    assert len(problems) == 1 and "'batch'" in problems[0]
+    assert terms_lint([_notebook(tmp_path, "zh", "文档写的是“一个 batch”。")]) == []
+
+
 def test_british_spelling_is_reported_in_english_prose_code_and_alt(tmp_path):
     nbf = _notebook(tmp_path, "en", "The behaviour of the colour map.", "Analysis and emphasis are fine.",
                     code="x = 1  # initialised here")
