@@ -294,3 +294,12 @@ def test_gpu_device_nodes_are_bound_when_present(monkeypatch):
     joined = " ".join(args)
     assert "--dev-bind /dev/nvidia0 /dev/nvidia0" in joined and "--dev-bind /dev/nvidiactl /dev/nvidiactl" in joined
     assert args.index("--dev") < args.index("--dev-bind")  # bound on top of the sandbox's own /dev
+
+
+def test_older_bubblewrap_gets_only_the_options_it_knows():
+    """Ubuntu 22.04 ships bubblewrap 0.6.1, before --size (0.7) and --disable-userns (0.8): still sandboxed."""
+    new = sandbox_module.bwrap_args("bwrap", sandbox_module.Limits(), version="0.8.0")
+    old = sandbox_module.bwrap_args("bwrap", sandbox_module.Limits(), version="0.6.1")
+    assert "--disable-userns" in new and "--size" in new
+    assert "--disable-userns" not in old and "--size" not in old
+    assert {"--unshare-all", "--die-with-parent", "--clearenv"} <= set(old)

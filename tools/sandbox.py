@@ -164,23 +164,34 @@ def _gpu_devices() -> list[str]:
     return args
 
 
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".")[:3] if p.isdigit())
+
+
+#: Options newer than some distributions' bubblewrap (Ubuntu 22.04 has 0.6.1): used where present.
+SIZE_SINCE, DISABLE_USERNS_SINCE = (0, 7), (0, 8)
+
+
 def bwrap_args(bwrap: str, limits: Limits, writable: Path | None = None,
-               readonly_files: tuple[Path, ...] = ()) -> list[str]:
+               readonly_files: tuple[Path, ...] = (), version: str = "0.8.0") -> list[str]:
     """The bubblewrap command line up to the kernel's own command (see the module docstring for the why).
 
     `writable` is the one host folder the kernel may write (its ipc sockets); `readonly_files` lie inside it
     and stay read-only (the connection file: the kernel reads its key there and has no reason to change it).
     """
-    tmp_size = str(int(limits.tmp_gib * GIB))
-    args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+    have = _version_tuple(version)
+    size = ["--size", str(int(limits.tmp_gib * GIB))] if have >= SIZE_SINCE else []
+    args = [bwrap, "--unshare-all", "--unshare-user", "--cap-drop", "ALL",
             "--die-with-parent", "--new-session", "--hostname", "notebook", "--clearenv"]
+    if have >= DISABLE_USERNS_SINCE:
+        args.insert(3, "--disable-userns")
     args += _readonly_system()
     for hide in (ROOT, Path.home()):  # a repository or home under /usr (e.g. /usr/local/src) is masked too
         if hide.is_relative_to("/usr"):
             args += ["--tmpfs", str(hide)]
     args += _python_dirs()
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", tmp_size, "--tmpfs", "/dev/shm"] + _gpu_devices()
-    args += ["--size", tmp_size, "--tmpfs", "/tmp", "--dir", WORKDIR, "--dir", HOME]
+    args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm"] + _gpu_devices()
+    args += [*size, "--tmpfs", "/tmp", "--dir", WORKDIR, "--dir", HOME]
     if writable is not None:
         args += ["--bind", str(writable), str(writable)]
     for f in readonly_files:
@@ -208,7 +219,7 @@ class Sandbox:
         """`cmd` (the kernel's command line), run inside the sandbox."""
         if self.bwrap is None:
             return limited(cmd, self.limits)
-        return bwrap_args(self.bwrap, self.limits, writable, readonly_files) + limited(cmd, self.limits)
+        return bwrap_args(self.bwrap, self.limits, writable, readonly_files, self.version) + limited(cmd, self.limits)
 
     def describe(self) -> str:
         """Two lines for the build's output: that execution is sandboxed, how, and with which limits."""
@@ -217,8 +228,11 @@ class Sandbox:
                   f"{lim.tmp_gib:g} GiB /tmp (SANDBOX_TIME_S, SANDBOX_MEMORY_GIB, SANDBOX_TMP_GIB)")
         if self.bwrap is None:
             return f"sandbox: OFF (SANDBOX=off)\n{limits}"
+        old = _version_tuple(self.version) < DISABLE_USERNS_SINCE
         return (f"sandbox: each notebook runs in bubblewrap {self.version} ({self.bwrap}): no network; repository, "
-                f"build/ and home not mounted; read-only venv; empty /tmp; allowlisted environment\n{limits}")
+                f"build/ and home not mounted; read-only venv; empty /tmp; allowlisted environment\n{limits}"
+                + ("\n  (bubblewrap 0.8 or later would also cap /tmp's size and forbid nested user namespaces)"
+                   if old else ""))
 
 
 OFF_WARNING = ("warning: SANDBOX=off: notebooks execute WITHOUT the sandbox. Their code can read and change this "
@@ -253,7 +267,7 @@ def _probe(bwrap: str, limits: Limits) -> str:
     except (OSError, IndexError, subprocess.SubprocessError) as e:
         raise BuildError(f"notebooks execute in a bubblewrap sandbox, but {bwrap} cannot be run ({e}).\n"
                          + _fixes(bwrap)) from None
-    cmd = bwrap_args(bwrap, limits) + limited([sys.executable, "-c", "import sys; sys.exit(0)"], limits)
+    cmd = bwrap_args(bwrap, limits, version=version) + limited([sys.executable, "-c", "import sys; sys.exit(0)"], limits)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
