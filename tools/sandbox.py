@@ -185,13 +185,14 @@ def bwrap_args(bwrap: str, limits: Limits, writable: Path | None = None,
             "--die-with-parent", "--new-session", "--hostname", "notebook", "--clearenv"]
     if have >= DISABLE_USERNS_SINCE:
         args.insert(3, "--disable-userns")
+    # in this order: later mounts go on top of earlier ones, so the fresh /tmp cannot hide a venv under /tmp
     args += _readonly_system()
+    args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm"] + _gpu_devices()
+    args += [*size, "--tmpfs", "/tmp", "--dir", WORKDIR, "--dir", HOME]
     for hide in (ROOT, Path.home()):  # a repository or home under /usr (e.g. /usr/local/src) is masked too
         if hide.is_relative_to("/usr"):
             args += ["--tmpfs", str(hide)]
     args += _python_dirs()
-    args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm"] + _gpu_devices()
-    args += [*size, "--tmpfs", "/tmp", "--dir", WORKDIR, "--dir", HOME]
     if writable is not None:
         args += ["--bind", str(writable), str(writable)]
     for f in readonly_files:
