@@ -234,6 +234,14 @@ def test_running_out_of_memory_names_the_notebook_and_the_limit(mini_repo):
     assert "Traceback (most recent call last):\n  File" not in proc.stderr
 
 
+def test_filling_tmp_names_the_notebook_and_the_limit(mini_repo):
+    _both(mini_repo, "a", [new_code_cell("open('/tmp/big', 'wb').write(bytes(64 << 20))")])
+    proc = _tools(mini_repo, "execute", SANDBOX_TMP_GIB="0.02")
+    assert proc.returncode == 1
+    assert "notebooks/zh/a.ipynb: cell 2 filled the sandbox's 0.02 GiB /tmp (SANDBOX_TMP_GIB raises it)" \
+        in proc.stderr, proc.stderr
+
+
 def test_running_past_the_time_limit_names_the_notebook(mini_repo):
     _both(mini_repo, "a", [new_code_cell("import time\nwhile True:\n    time.sleep(0.5)")])
     proc = _tools(mini_repo, "execute", SANDBOX_TIME_S="4")

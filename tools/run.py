@@ -99,7 +99,7 @@ def run_notebook(nb: nbformat.NotebookNode, display_path: str, box: Sandbox | No
                     client.shutdown_kernel = "immediate"
                     raise
                 except CellExecutionError as e:
-                    raise BuildError(_cell_failed(display_path, index, e, limits.memory_gib)) from None
+                    raise BuildError(_cell_failed(display_path, index, e, limits.memory_gib, limits.tmp_gib)) from None
             seconds = time.monotonic() - start
             probe = nbformat.v4.new_code_cell(_STAMP_PROBE)
             nb.cells.append(probe)
@@ -130,10 +130,13 @@ def run_notebook(nb: nbformat.NotebookNode, display_path: str, box: Sandbox | No
     return nb, stamp
 
 
-def _cell_failed(display_path: str, index: int, e: CellExecutionError, memory_gib: float) -> str:
-    """The message for a cell that raised: out of memory named as such, anything else with its traceback."""
+def _cell_failed(display_path: str, index: int, e: CellExecutionError, memory_gib: float, tmp_gib: float) -> str:
+    """The message for a cell that raised: a limit it hit named as such, anything else with its traceback."""
     text = _ANSI.sub("", str(e))
     if _OUT_OF_MEMORY.search(f"{e.ename}: {e.evalue}"):
         return (f"{display_path}: cell {index + 1} ran out of its {memory_gib:g} GiB memory limit "
                 f"(SANDBOX_MEMORY_GIB raises it): {e.ename}: {_ANSI.sub('', e.evalue)[:300]}")
+    if "No space left on device" in f"{e.evalue}":
+        return (f"{display_path}: cell {index + 1} filled the sandbox's {tmp_gib:g} GiB /tmp (SANDBOX_TMP_GIB raises "
+                f"it): {e.ename}: {_ANSI.sub('', e.evalue)[:300]}")
     return f"{display_path}: cell {index + 1} failed:\n{text}"
