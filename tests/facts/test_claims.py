@@ -24,7 +24,7 @@ The rule, which a page cannot pass silently:
      that has no fixed revision (the CUDA documentation, a tutorial); the page must link that URL;
    - `notes: "<verbatim excerpt>"`: the claim is about what the notes say; the excerpt must occur in the notes
      (checked when the notes file is present: `$PYTORCH_NOTES`, default
-     `/work/shared/source/pytorch-docs-01.zh.txt`; the notes are not part of the repository).
+     `../shared/source/pytorch-docs-01.zh.txt` beside the repository; the notes are not part of it).
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from tools.notebooks import NOTEBOOKS, cell_hash, read_notebook  # noqa: E402
 
 REGISTER = ROOT / "tests" / "facts" / "claims.yml"
-NOTES = Path(os.environ.get("PYTORCH_NOTES", "/work/shared/source/pytorch-docs-01.zh.txt"))
+NOTES = Path(os.environ.get("PYTORCH_NOTES", ROOT.parent / "shared/source/pytorch-docs-01.zh.txt"))
 NONE_KINDS = {"heading", "references", "narrative", "pointer"}
 EVIDENCE_KINDS = {"output", "test", "source", "notes", "cites"}
 FIXED_SOURCE = re.compile(

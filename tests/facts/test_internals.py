@@ -91,7 +91,7 @@ def test_torchgen_ships_with_the_operator_declarations():
 def test_the_notes_conflict_markers():
     """internals cell 25: one `<<<<<<< HEAD` in the middle; at the end `=======` and a bare commit hash, no `>>>>>>>`."""
     import os
-    notes = Path(os.environ.get("PYTORCH_NOTES", "/work/shared/source/pytorch-docs-01.zh.txt"))
+    notes = Path(os.environ.get("PYTORCH_NOTES", Path(__file__).resolve().parents[2].parent / "shared/source/pytorch-docs-01.zh.txt"))
     if not notes.exists():
         pytest.skip(f"the notes are not at {notes} (set PYTORCH_NOTES)")
     lines = [line.strip() for line in notes.read_text(encoding="utf-8").splitlines()]
