@@ -327,3 +327,47 @@ def json_of(path: Path) -> dict:
 def test_merge_refuses_a_folder_that_is_not_a_cache(mini_repo, tmp_path):
     proc = run_tools(mini_repo, "merge-cache", str(tmp_path), check=False)
     assert proc.returncode == 1 and "not an execution cache" in proc.stderr, proc.stderr
+
+
+def _site_files(site: Path) -> dict[str, str]:
+    """Every published file with a digest of its content (a .gz by its decompressed bytes: gzip stamps the
+    time it was written)."""
+    import gzip
+
+    return {f.relative_to(site).as_posix(): hashlib.sha256(gzip.decompress(f.read_bytes()) if f.suffix == ".gz"
+                                                           else f.read_bytes()).hexdigest()
+            for f in sorted(site.rglob("*")) if f.is_file() and not f.name.startswith(".")}
+
+
+def test_sharded_build_publishes_the_same_site_as_one_build(built_site, tmp_path):
+    """The real notebooks through the CI pipeline: two shard checkouts, each with a cache that holds its
+    share's executions only (as if it had started cold and executed them: the session build's entries,
+    so nothing runs twice here), then a checkout with no execution cache merges theirs and builds. It
+    executes nothing and publishes the same files as the session's one unsharded build."""
+    from jupyter_cache import get_cache
+
+    from tools.notebooks import all_notebooks, code_key
+    from tools.shards import share
+
+    n, caches = 2, []
+    for k in range(1, n + 1):
+        shard = seed_caches(copy_repo(tmp_path / f"shard{k}"))
+        keep = {code_key(nbf.read()) for nbf in share(all_notebooks(shard / "notebooks"), k, n)}
+        cache = get_cache(shard / "build/jupyter-cache")
+        for record in cache.list_cache_records():
+            if code_key(cache.get_cache_bundle(record.pk).nb) not in keep:
+                cache.remove_cache(record.pk)
+        assert len(cache.list_cache_records()) == len(keep), f"shard {k}: the session cache lacks some of {keep}"
+        out = run_tools(shard, "execute", "--shard", f"{k}/{n}").stdout
+        assert _counts(out)[0] == 0, out
+        caches.append(str(shard / "build/jupyter-cache"))
+
+    final = copy_repo(tmp_path / "final")
+    shutil.copytree(ROOT / "build/render-cache", final / "build/render-cache")
+    run_tools(final, "merge-cache", *caches)
+    out = run_tools(final, "build").stdout
+    assert _counts(out)[0] == 0, out
+    ours, reference = _site_files(final / "site"), _site_files(built_site)
+    assert sorted(ours) == sorted(reference)
+    differ = [f for f in ours if ours[f] != reference[f]]
+    assert not differ, f"the sharded build published other content in {differ}"
