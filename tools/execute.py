@@ -126,7 +126,7 @@ class ExecutionCache:
             with cache.db.connect() as conn:
                 verdict = conn.exec_driver_sql("PRAGMA quick_check").scalar()
             if verdict != "ok":
-                return f"integrity check: {verdict}"
+                return f"integrity check: {' '.join(str(verdict).split())[:200]}"  # sqlite's report is multi-line
             cache.list_cache_records()
             cache.get_cache_limit()
         except Exception as e:  # noqa: BLE001 - narrowed just below
