@@ -21,8 +21,10 @@ build: $(SETUP)  ## set up, execute the notebooks (cached) and write the static 
 execute: $(SETUP) ## execute the notebooks into build/executed/ (cached per distinct code)
 	$(PY) -m tools execute
 
-check: $(SETUP)  ## source checks: parity, no outputs, snippets, safety
+check: $(SETUP)  ## source checks: parity, no outputs, snippets, safety; the CI workflows (actionlint, zizmor)
 	$(PY) -m tools check
+	.venv/bin/actionlint .github/workflows/*.yml
+	.venv/bin/zizmor --offline --quiet .github/workflows
 
 test: $(SETUP)   ## set up and run every test
 	$(PY) -m pytest
