@@ -349,6 +349,9 @@ def _seo_meta(context, page, config, nav, **kwargs):
         "alternates": seo.alternates(root, page.url, languages(), default_lang=SOURCE_LANG, has_page=lambda other:
                                      seo.source_has_page(ROOT, other, page.file.src_path, SOURCE_LANG, seo.GENERATED)),
     }
+    # The language switcher's links go straight to this page in each language (overrides/partials/alternate.html).
+    by_tag = {seo.hreflang(other): other for other in languages()}
+    page.meta["seo"]["same_page"] = {by_tag[a.hreflang]: a.href for a in page.meta["seo"]["alternates"] if a.hreflang in by_tag}
     return context
 
 

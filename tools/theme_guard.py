@@ -20,6 +20,7 @@ UPSTREAM = ROOT / "tests" / "upstream" / "material"
 REPLACED = {
     "base.html": "overrides/main.html",  # blocks extrahead and scripts
     "partials/actions.html": "overrides/partials/actions.html",
+    "partials/alternate.html": "overrides/partials/alternate.html",
     "partials/language.html": "overrides/partials/language.html",
     "partials/palette.html": "overrides/partials/palette.html",
     "partials/source.html": "overrides/partials/source.html",
