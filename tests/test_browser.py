@@ -447,3 +447,32 @@ def test_search_index_waits_for_an_intent_to_search(browser, site):
         page.locator("label.md-search__icon, .md-search__input").first.hover()  # … reaching for search fetches it
     assert not watch.errors and not watch.violations, watch.errors + watch.violations
     page.context.close()
+
+
+def test_notebook_styling_is_applied(browser, site):
+    """The notebook stylesheet (tools/notebook_css.py → assets/notebook.css) really styles the page: a code
+    cell has its box, a keyword its colour, an output its monospace text. An empty or unlinked stylesheet
+    leaves the browser defaults, which this compares against."""
+    page, watch = _new_page(browser, site, viewport={"width": 1280, "height": 900})
+    page.goto(site.url("en/topics/functional/"), wait_until="load")
+    styles = page.evaluate("""() => {
+      const pick = (sel, props) => { const el = document.querySelector(sel); if (!el) return null;
+        const cs = getComputedStyle(el); return Object.fromEntries(props.map(p => [p, cs.getPropertyValue(p)])); };
+      const plain = document.createElement("span"); document.querySelector("article").appendChild(plain);
+      const base = getComputedStyle(plain).color;
+      return {
+        input: pick(".jp-CodeCell .jp-InputArea-editor", ["background-color", "border-top-width", "border-top-style"]),
+        keyword: pick(".highlight-ipynb .k", ["color", "font-weight"]),
+        code: pick(".highlight-ipynb pre", ["font-family"]),
+        output: pick(".jp-RenderedText pre", ["font-family"]),
+        text: base,
+      };
+    }""")
+    assert all(styles[k] for k in ("input", "keyword", "code", "output")), styles
+    assert styles["input"]["background-color"] not in ("rgba(0, 0, 0, 0)", "transparent"), styles["input"]
+    assert styles["input"]["border-top-style"] != "none" and styles["input"]["border-top-width"] != "0px", styles["input"]
+    assert styles["keyword"]["color"] != styles["text"], f"keywords are not coloured: {styles['keyword']}"
+    for part in ("code", "output"):
+        assert "mono" in styles[part]["font-family"].lower(), f"{part} is not monospace: {styles[part]}"
+    assert not watch.errors and not watch.violations, watch.errors + watch.violations
+    page.context.close()
