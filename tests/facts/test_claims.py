@@ -25,6 +25,11 @@ The rule, which a page cannot pass silently:
    - `notes: "<verbatim excerpt>"`: the claim is about what the notes say; the excerpt must occur in the notes
      (checked when the notes file is present: `$PYTORCH_NOTES`, default
      `../shared/source/pytorch-docs-01.zh.txt` beside the repository; the notes are not part of it).
+   - `compat: "<version>.json::<key> <passed|failed|skipped>[: <excerpt>]"`: a version claim, from a committed
+     record of the torch-version matrix (compat/, written by tools/compat.py). `<key>` is the page's own topic
+     (the record must be for the page's current code: same code key) or a fact test `test_<x>.py::test_<y>` that
+     still exists in tests/facts; the record must give that outcome, and the excerpt, if any, must occur in the
+     error (topic) or message (fact) it recorded.
 """
 from __future__ import annotations
 
@@ -45,7 +50,9 @@ from tools.notebooks import NOTEBOOKS, cell_hash, read_notebook  # noqa: E402
 REGISTER = ROOT / "tests" / "facts" / "claims.yml"
 NOTES = Path(os.environ.get("PYTORCH_NOTES", ROOT.parent / "shared/source/pytorch-docs-01.zh.txt"))
 NONE_KINDS = {"heading", "references", "narrative", "pointer"}
-EVIDENCE_KINDS = {"output", "test", "source", "notes", "cites"}
+EVIDENCE_KINDS = {"output", "test", "source", "notes", "cites", "compat"}
+COMPAT = ROOT / "compat"
+COMPAT_POINTER = re.compile(r"(\d+\.\d+\.\d+)\.json::(\S+) (passed|failed|skipped)(?:: (.+))?", re.S)
 FIXED_SOURCE = re.compile(
     r"^https://github\.com/[\w.-]+/[\w.-]+/blob/(?:[0-9a-f]{40}|v\d+\.\d+\.\d+(?:\.\d+)?)/[^#\s]+#L\d+(?:-L\d+)?$"
     r"|^https://(?:docs\.)?pytorch\.org/docs/\d+\.\d+(?:\.\d+)?/\S+$"
@@ -87,7 +94,8 @@ def _sentences(text: str) -> int:
     return len(re.findall(r"[.!?。！？](?:\s|$)|[。！？]", text))
 
 
-def register_problems(register: dict, nbs: dict, notes_text: str | None, facts_dir: Path = ROOT / "tests" / "facts") -> list[str]:
+def register_problems(register: dict, nbs: dict, notes_text: str | None, facts_dir: Path = ROOT / "tests" / "facts",
+                      compat_dir: Path = COMPAT) -> list[str]:
     problems: list[str] = []
     tests_cache: dict[Path, set[str]] = {}
     for topic, (zh, en) in nbs.items():
@@ -148,6 +156,9 @@ def register_problems(register: dict, nbs: dict, notes_text: str | None, facts_d
                             if not str(ptr).startswith("https://") or str(ptr) not in page:
                                 problems.append(f"{what}: cites {ptr}, which the page does not link")
                             continue
+                        if kind == "compat":
+                            problems += _compat_problem(what, str(ptr), topic, zh, compat_dir, facts_dir, tests_cache)
+                            continue
                         problems += _evidence_problem(what, kind, str(ptr), topic, ids, zh, n, notes_text, facts_dir, tests_cache)
         for cid in by_id:
             problems.append(f"claims.yml: {topic}: entry for cell {cid}, which is not a markdown cell of the page")
@@ -183,6 +194,42 @@ def _evidence_problem(what, kind, ptr, topic, ids, zh, n, notes_text, facts_dir,
             return [f"{what}: the notes do not contain {ptr!r}"]
         return []
     return [f"{what}: unknown evidence kind {kind}"]
+
+
+def _compat_problem(what, ptr, topic, zh, compat_dir, facts_dir, cache) -> list[str]:
+    """A `compat:` pointer resolves when the committed record says what the pointer says."""
+    import json
+    from tools.notebooks import code_key
+    m = COMPAT_POINTER.fullmatch(ptr.strip())
+    if not m:
+        return [f"{what}: compat pointer {ptr!r} is not '<version>.json::<topic or test_x.py::test_y> <outcome>[: <excerpt>]'"]
+    version, key, outcome, excerpt = m.groups()
+    path = compat_dir / f"{version}.json"
+    if not path.exists():
+        return [f"{what}: there is no compat record compat/{path.name}"]
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if ".py::" in key:
+        file, func = key.split("::", 1)
+        if not (facts_dir / file).exists() or func not in cache.setdefault(facts_dir / file, _test_functions(facts_dir / file)):
+            return [f"{what}: compat cites {key}, which is not a test in tests/facts"]
+        entry = record.get("facts", {}).get(key)
+        if entry is None:
+            return [f"{what}: compat/{path.name} has no fact {key}"]
+        got, text = entry.get("outcome"), entry.get("message", "")
+    else:
+        if key != topic:
+            return [f"{what}: compat cites topic {key}; a page may cite only its own topic ({topic})"]
+        entry = record.get("topics", {}).get(key)
+        if entry is None:
+            return [f"{what}: compat/{path.name} has no topic {key}"]
+        if entry.get("code_key") != code_key(zh):
+            return [f"{what}: compat/{path.name} was made for older code of {key}; re-run the matrix before citing it"]
+        got, text = entry.get("status"), entry.get("error", "")
+    if got != outcome:
+        return [f"{what}: compat/{path.name} says {key} {got}, not {outcome}"]
+    if excerpt and excerpt not in text:
+        return [f"{what}: compat/{path.name}'s record of {key} does not contain {excerpt!r}"]
+    return []
 
 
 def _prints(code: str) -> bool:
@@ -280,6 +327,29 @@ def test_dangling_evidence_fails(planted):
                        {"claim": "w", "evidence": {"notes": "a sentence the notes never had"}}]
     problems = register_problems(register, pages(planted), "the notes")
     assert len([p for p in problems if entry["cell"] in p]) == 4
+
+
+def test_a_compat_pointer_must_match_the_record(planted, tmp_path):
+    """A version claim resolves only when the committed record says so: outcome, excerpt, current code."""
+    import json
+    from tools.notebooks import code_key
+    nbs = pages(planted)
+    key = code_key(nbs["init"][0])
+    record = {"topics": {"init": {"status": "failed", "code_key": key, "error": "AttributeError: no x"}},
+              "facts": {"test_init.py::test_gains": {"outcome": "failed", "message": "AssertionError: 1 != 2"}}}
+    (tmp_path / "2.9.1.json").write_text(json.dumps(record), encoding="utf-8")
+    register = {"init": [dict(e) for e in load_register()["init"]]}
+    entry = next(e for e in register["init"] if e.get("claims"))
+    good = ["2.9.1.json::init failed: no x", "2.9.1.json::test_init.py::test_gains failed: 1 != 2"]
+    bad = ["2.9.1.json::init passed", "2.9.1.json::init failed: no y", "2.8.0.json::init failed",
+           "2.9.1.json::upsample failed", "2.9.1.json::test_init.py::test_no_such_test failed",
+           "2.9.1.json::test_init.py::test_gains passed", "2.9.1.json init failed"]
+    entry["claims"] = [{"claim": p, "evidence": {"compat": p}} for p in good + bad]
+    problems = [p for p in register_problems(register, nbs, None, compat_dir=tmp_path) if entry["cell"] in p]
+    assert len(problems) == len(bad), "\n".join(problems)
+    record["topics"]["init"]["code_key"] = "0" * 16  # a record for older code is no evidence
+    (tmp_path / "2.9.1.json").write_text(json.dumps(record), encoding="utf-8")
+    assert any("older code" in p for p in register_problems(register, nbs, None, compat_dir=tmp_path))
 
 
 def test_an_output_pointer_must_print():
