@@ -245,3 +245,10 @@ def test_inert_payload_is_text(inert_site, payload, lang):
     article = page.css_first("article")
     shown = article.text() + " ".join(img.attributes.get("alt") or "" for img in article.css("img"))
     assert marker in shown, f"{marker!r} is not on the page as text"
+
+
+def test_the_inert_check_sees_live_markup():
+    """The check above can fail: a marker in a script, a handler or a URL counts as live, in text it does not."""
+    live = LexborHTMLParser('<script>alert("m1")</script><img src=x onerror="m2()"><a href="javascript:m3">x</a>'
+                            '<p>m4 &lt;script&gt;</p>')
+    assert [bool(_live_uses(live, m)) for m in ("m1", "m2", "m3", "m4")] == [True, True, True, False]
