@@ -3,8 +3,10 @@
   check            source checks: zh↔en structure and code parity, no committed outputs, snippet copies, safety
   execute          execute the notebooks once per distinct code (cached) into build/executed/;
                    [--shard K/N]: only share K of N of the distinct code (a CI matrix job, tools/shards.py)
+                   [--jobs N]: N notebooks at once (default: JOBS, else the number of CPUs; 1: one at a time)
   merge-cache      DIR …: file the executions in other execution caches (the shards') into build/jupyter-cache/
   build            check + execute + render every language into site/ (atomically; one build at a time)
+                   [--jobs N]: as for execute
   serve            serve site/ on http://127.0.0.1:8000
   sync-snippets    [--force]: rewrite every stale notebook copy of a snippet from snippets/ (refuses a copy
                    with local edits unless --force)
@@ -45,6 +47,27 @@ def _parse(args: list[str], usage: str, options: tuple[str, ...] = (), nargs: tu
     return positional, set(given)
 
 
+def _take_jobs(args: list[str], usage: str) -> tuple[list[str], int]:
+    """`args` without `--jobs N` (or `--jobs=N`), and the number of notebooks to execute at once: N, else the
+    JOBS environment variable, else the number of CPUs (`tools.execute.resolve_jobs`, which checks it)."""
+    from tools.execute import resolve_jobs
+
+    rest, value = list(args), None
+    for i, a in enumerate(rest):
+        if a == "--jobs" or a.startswith("--jobs="):
+            if a == "--jobs" and i + 1 >= len(rest):
+                raise UsageError(f"--jobs takes one value, N (notebooks at once)\nusage: {usage}")
+            value = a.partition("=")[2] if "=" in a else rest[i + 1]
+            del rest[i:i + (1 if "=" in a else 2)]
+            break
+    if any(a == "--jobs" or a.startswith("--jobs=") for a in rest):
+        raise UsageError(f"--jobs given twice\nusage: {usage}")
+    try:
+        return rest, resolve_jobs(value)
+    except BuildError as e:
+        raise UsageError(f"{e}\nusage: {usage}") from None
+
+
 def cmd_check(args: list[str]) -> int:
     from tools.checks import run_all
 
@@ -64,7 +87,8 @@ def cmd_execute(args: list[str]) -> int:
     from tools.execute import EXECUTED, execute_all
     from tools.site import prune_executed
 
-    usage = "python -m tools execute [--ignore-recorded] [--shard K/N]"
+    usage = "python -m tools execute [--ignore-recorded] [--shard K/N] [--jobs N]"
+    args, jobs = _take_jobs(args, usage)
     values, opts = _parse(args, usage, options=("--ignore-recorded", "--shard"), nargs=(0, 1))
     if bool(values) != ("--shard" in opts) or (values and args[args.index("--shard") + 1] != values[0]):
         raise UsageError(f"--shard takes one value, K/N\nusage: {usage}")
@@ -77,7 +101,7 @@ def cmd_execute(args: list[str]) -> int:
         notebooks = share(everything, k, n)
         print(f"shard {k}/{n}: {len(notebooks)} of {len(everything)} notebooks")
     with build_lock("execute"):
-        print(execute_all(notebooks, use_recorded="--ignore-recorded" not in opts).summary())
+        print(execute_all(notebooks, use_recorded="--ignore-recorded" not in opts, jobs=jobs).summary())
         prune_executed(EXECUTED)
     return 0
 
@@ -102,12 +126,13 @@ def cmd_build(args: list[str]) -> int:
     from tools.execute import EXECUTED, execute_all
     from tools.site import build_all
 
-    _parse(args, "python -m tools build")
+    args, jobs = _take_jobs(args, "python -m tools build [--jobs N]")
+    _parse(args, "python -m tools build [--jobs N]")
     t0 = time.perf_counter()
     with build_lock("build"):  # one build per tree at a time; a second exits at once, naming this one
         if cmd_check([]) != 0:
             return 1
-        stats = execute_all()
+        stats = execute_all(jobs=jobs)
         print(stats.summary())
         timings = build_all(EXECUTED)
     print("rendered " + ", ".join(f"{lang} in {s:.1f} s" if s is not None else f"{lang}: unchanged" for lang, s in timings.items()))

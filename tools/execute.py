@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import shutil
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,43 +209,170 @@ def translation_state(nbf: Notebook, notebooks: list[Notebook]) -> dict:
     return {"state": st.state, "stale": st.stale, "untranslated": st.untranslated}
 
 
-def execute_all(notebooks: list[Notebook] | None = None, out_dir: Path = EXECUTED, use_recorded: bool = True) -> Stats:
-    """Execute (or fetch from the cache) every notebook; write executed copies to `out_dir/<lang>/<topic>.ipynb`."""
+def resolve_jobs(value: str | int | None = None, source: str = "--jobs") -> int:
+    """How many notebooks execute at once: `value` (from `source`, named in the error), else the JOBS
+    environment variable, else the number of CPUs. 1 is the serial build. Anything but a positive whole
+    number is a BuildError that says what is expected."""
+    if value is None:
+        value, source = os.environ.get("JOBS") or None, "JOBS"
+    if value is None:
+        return max(1, os.cpu_count() or 1)
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise BuildError(f"{source} {value!r}: expected a whole number of notebooks to execute at once, 1 or more "
+                         f"(1: one after another; default: the number of CPUs, {os.cpu_count() or 1})")
+    return int(text)
+
+
+@dataclass
+class _Item:
+    """One notebook on its way through `execute_all`: read, looked up, executed or fetched, finished."""
+
+    index: int
+    nbf: Notebook
+    nb: nbformat.NotebookNode
+    view: nbformat.NotebookNode
+    key: str
+    note: str = ""  # a damaged cache entry that was discarded, said before "executed in"
+
+
+def execute_all(notebooks: list[Notebook] | None = None, out_dir: Path = EXECUTED, use_recorded: bool = True,
+                jobs: int | None = None) -> Stats:
+    """Execute (or fetch from the cache) every notebook; write executed copies to `out_dir/<lang>/<topic>.ipynb`.
+
+    Up to `jobs` notebooks (default: `resolve_jobs()`) execute at once, each in its own sandboxed kernel
+    (`run_notebook`, in a worker thread); everything else (the cache, which is sqlite, the lint and the
+    writing) happens here, in the calling thread. Notebooks that share their code (zh and en of a topic)
+    share one execution: the first executes, the others are fetched from the cache once it is stored, as in a
+    serial run, so the notebooks written are the same whatever `jobs` is (but for the stamp's timing).
+    A failure stops the build as a serial run would: notebooks after the failing one are not started, those
+    before it (and those already running) are let finish, and the error raised is the first in notebook order.
+    """
     notebooks = notebooks if notebooks is not None else all_notebooks()
+    jobs = resolve_jobs() if jobs is None else resolve_jobs(jobs)
     box = sandbox()  # fails early, saying how to fix it, where bubblewrap cannot run
     print(box.describe(), flush=True)
     cache = ExecutionCache()
-    stats = Stats()
-    for n, nbf in enumerate(notebooks, start=1):
-        print(f"[{n}/{len(notebooks)}] {nbf.name} … ", end="", flush=True)
-        nb = nbf.read()
-        view = code_view(nb)
-        rec = recorded.lookup(nbf.topic, code_key(nb)) if use_recorded else None
-        if rec is not None:
-            executed, stamp = rec
-            stamp = {**stamp, "source": "recorded"}
-            stats.recorded.append(nbf.name)
-            print(f"recorded on {stamp['device']} ({stamp['date']})", flush=True)
-        else:
-            hit = cache.lookup(view)
-            if isinstance(hit, tuple):
-                executed, stamp = hit
-                stats.cached.append(nbf.name)
-                print("cached (code unchanged)", flush=True)
-            else:
-                if isinstance(hit, str):
-                    print(hit, end=" ", flush=True)
-                t0 = time.perf_counter()
-                executed, stamp = run_notebook(nb, nbf.rel, box)
-                cache.store(executed, nbf.rel, stamp)
-                stats.executed.append(nbf.name)
-                print(f"executed in {time.perf_counter() - t0:.1f} s", flush=True)
-            stamp = {**stamp, "source": "build"}
-        merged = merge_outputs(nb, executed)
-        merged.metadata["pytorch_docs"] = {"execution": stamp, "code_key": code_key(nb),
+    total, shown = len(notebooks), 0
+    results: dict[int, tuple[str, nbformat.NotebookNode, dict]] = {}  # index → (how, executed, stamp)
+
+    def show(item: _Item, what: str) -> None:
+        nonlocal shown
+        shown += 1
+        print(f"[{shown}/{total}] {item.nbf.name} … {what}", flush=True)
+
+    def finish(item: _Item, how: str, executed: nbformat.NotebookNode, stamp: dict) -> None:
+        """Merge the outputs into the notebook, lint it and write it (here, in the calling thread)."""
+        results[item.index] = (how, executed, stamp)
+        nbf = item.nbf
+        stamp = {**stamp, "source": "recorded" if how == "recorded" else "build"}
+        merged = merge_outputs(item.nb, executed)
+        merged.metadata["pytorch_docs"] = {"execution": stamp, "code_key": item.key,
                                            "translation": translation_state(nbf, notebooks)}
-        problems = missing_alt_text(nbf.rel, merged) + lint_notebook(merged, nbf.rel) + figure_glyph_problems(merged, nbf.rel)
+        problems = (missing_alt_text(nbf.rel, merged) + lint_notebook(merged, nbf.rel)
+                    + figure_glyph_problems(merged, nbf.rel))
         if problems:
             raise BuildError("\n".join(problems))
         write_notebook(merged, out_dir / nbf.lang / f"{nbf.topic}.ipynb")
+
+    def fetch(item: _Item) -> bool:
+        """Finish `item` from recorded outputs or the cache, if either has its code; else say why not."""
+        rec = recorded.lookup(item.nbf.topic, item.key) if use_recorded else None
+        if rec is not None:
+            show(item, f"recorded on {rec[1]['device']} ({rec[1]['date']})")
+            finish(item, "recorded", *rec)
+            return True
+        hit = cache.lookup(item.view)
+        if isinstance(hit, tuple):
+            show(item, "cached (code unchanged)")
+            finish(item, "cached", *hit)
+            return True
+        item.note = f"{hit} " if isinstance(hit, str) else ""
+        return False
+
+    def executed(item: _Item, result: tuple[nbformat.NotebookNode, dict], seconds: float) -> None:
+        cache.store(result[0], item.nbf.rel, result[1])
+        show(item, f"{item.note}executed in {seconds:.1f} s")
+        finish(item, "executed", *result)
+
+    items = []
+    for i, nbf in enumerate(notebooks):
+        nb = nbf.read()
+        items.append(_Item(i, nbf, nb, code_view(nb), code_key(nb)))
+    if jobs == 1:  # serial: one notebook after another, in order
+        for item in items:
+            if not fetch(item):
+                t0 = time.perf_counter()
+                result = run_notebook(item.nb, item.nbf.rel, box)
+                executed(item, result, time.perf_counter() - t0)
+    else:
+        _execute_concurrently(items, jobs, box, fetch, executed)
+    stats = Stats()
+    for i, nbf in enumerate(notebooks):
+        {"executed": stats.executed, "cached": stats.cached, "recorded": stats.recorded}[results[i][0]].append(nbf.name)
     return stats
+
+
+def _execute_concurrently(items: list[_Item], jobs: int, box, fetch, executed) -> None:
+    """`execute_all`'s work with up to `jobs` kernels at once. Only `run_notebook` runs in the worker threads;
+    `fetch` (recorded outputs, the cache) and `executed` (store, lint, write) run here, in this thread."""
+    leaders: dict[str, _Item] = {}  # code key → the notebook that executes it
+    followers: dict[str, list[_Item]] = {}  # code key → the notebooks that wait for its execution
+    errors: dict[int, BaseException] = {}  # notebook index → what went wrong there
+    for item in items:
+        try:
+            if item.key in leaders:
+                followers[item.key].append(item)
+            elif not fetch(item):
+                leaders[item.key], followers[item.key] = item, []
+        except Exception as e:  # noqa: BLE001 - a lint problem in a cached notebook: nothing after it starts
+            errors[item.index] = e
+            break
+
+    def failed(index: int, e: BaseException) -> None:
+        errors[index] = e
+        for future, item in futures.items():  # what comes after it in notebook order will not start
+            if item.index > index:
+                future.cancel()
+
+    def timed(item: _Item):
+        t0 = time.perf_counter()
+        return run_notebook(item.nb, item.nbf.rel, box), time.perf_counter() - t0
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(leaders))), thread_name_prefix="notebook")
+    futures: dict[Future, _Item] = {}
+    try:
+        for item in leaders.values():  # in notebook order: the first notebooks start first
+            futures[pool.submit(timed, item)] = item
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: futures[f].index):
+                item = futures[future]
+                if future.cancelled():
+                    continue
+                try:
+                    result, seconds = future.result()
+                    executed(item, result, seconds)
+                except Exception as e:  # noqa: BLE001 - kept, and the first in notebook order raised below
+                    failed(item.index, e)
+                    continue
+                for other in followers[item.key]:  # the same code: fetched from the cache, as serially
+                    if errors and min(errors) < other.index:
+                        break
+                    try:
+                        if not fetch(other):  # not filed after all (a cache rebuilt meanwhile): use this run
+                            executed(other, result, seconds)
+                    except Exception as e:  # noqa: BLE001 - as above
+                        failed(other.index, e)
+    except BaseException:  # Ctrl-C, or a bug here: start nothing more; the running kernels finish and stop
+        for future in futures:
+            future.cancel()
+        running = sum(1 for f in futures if not f.done())
+        if running:
+            print(f"\nwaiting for {running} running notebook(s) to finish and their kernels to stop", flush=True)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if errors:
+        raise errors[min(errors)]
