@@ -128,7 +128,17 @@ def test_no_defect_of_the_source_notes_reaches_a_reader(nbf):
     """The notes' conflict marker and typos are corrected, never reproduced (not even in a list of fixes)."""
     text = "\n".join(c.source for c in nbf.read().cells)
     assert not re.search(r"^(<{7}|>{7}|={7})", text, re.M), f"{nbf.rel}: a git conflict marker"
-    # Spelled by code point / concatenation so that this file does not itself carry the typos.
-    typos = ("\u60ed\u600d", "Parametr" + " ", "Parametr" + "`", "如何pinning", "gradient " + "decent")
-    for typo in typos:
+    for typo in TYPOS:
         assert typo not in text, f"{nbf.rel}: the notes' typo {typo!r}"
+
+
+# Spelled by code point / concatenation so that this file does not itself carry the typos.
+TYPOS = ("\u60ed\u600d", "Parametr" + " ", "Parametr" + "`", "如何pinning", "gradient " + "decent")
+
+
+def test_the_claims_register_names_typos_by_code_point():
+    """tests/facts/claims.yml quotes the notes verbatim, typos included: as YAML escapes, so the file's text
+    (what a reader of the repository sees, and what the project's typo guard scans) never carries them."""
+    text = (ROOT / "tests" / "facts" / "claims.yml").read_text(encoding="utf-8")
+    found = [typo for typo in TYPOS if typo in text]
+    assert not found, f"tests/facts/claims.yml: write {found} as YAML escapes (\\uXXXX)"
