@@ -31,6 +31,28 @@ def copy_repo(parent: Path) -> Path:
     return dst
 
 
+#: The kernelspec every test notebook names.
+KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+
+
+def make_mini_repo(parent: Path, codes: dict[str, dict[str, str]]) -> Path:
+    """A repository with the real tools, requirements.txt and one tiny notebook per topic and language:
+    a heading cell and one code cell, `codes[topic][lang]` (no torch: it executes in about a second)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    repo = parent / "mini"
+    shutil.copytree(ROOT / "tools", repo / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "requirements.txt", repo / "requirements.txt")
+    for topic, by_lang in codes.items():
+        for lang, code in by_lang.items():
+            (repo / "notebooks" / lang).mkdir(parents=True, exist_ok=True)
+            nbformat.write(new_notebook(metadata=KERNEL, cells=[new_markdown_cell(f"# {topic} ({lang})", id="m1"),
+                                                                new_code_cell(code, id="c1")]),
+                           repo / "notebooks" / lang / f"{topic}.ipynb")
+    return repo
+
+
 def seed_caches(repo: Path) -> Path:
     """Give a copy the session build's execution and render caches, so building it executes only what a
     test changed (the caches are keyed on content, so sharing them is exact)."""

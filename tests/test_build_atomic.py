@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT, run_tools
+from conftest import copy_repo, run_tools, seed_caches
 
 #: Only a bound on how long to wait for a condition that is polled for; no test relies on the time itself.
 DEADLINE_S = 600
@@ -33,12 +33,7 @@ def _env(repo: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def built_tree(tmp_path_factory) -> Path:
     """A copy of the repository, built once for this module."""
-    repo = tmp_path_factory.mktemp("atomic") / "repo"
-    shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(".venv", ".git", "build", "site", "__pycache__",
-                                                             ".pytest_cache", "node_modules"))
-    for cache in ("jupyter-cache", "render-cache"):
-        if (ROOT / "build" / cache).exists():
-            shutil.copytree(ROOT / "build" / cache, repo / "build" / cache)
+    repo = seed_caches(copy_repo(tmp_path_factory.mktemp("atomic")))
     run_tools(repo, "build")
     return repo
 

@@ -2,19 +2,15 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from conftest import ROOT, run_tools
+from conftest import KERNEL, make_mini_repo, run_tools
 from tools.run import run_notebook
 from tools.notebooks import BuildError, all_notebooks
 from tools.paths import SOURCE_LANG
-
-KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-
 
 def _write(repo, lang, topic, cells):
     nb = new_notebook(metadata=KERNEL, cells=cells)
@@ -24,15 +20,7 @@ def _write(repo, lang, topic, cells):
 @pytest.fixture()
 def mini_repo(tmp_path):
     """A repository with the real tools and two tiny topics in zh and en."""
-    repo = tmp_path / "mini"
-    shutil.copytree(ROOT / "tools", repo / "tools", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "requirements.txt", repo / "requirements.txt")
-    for lang in ("zh", "en"):
-        (repo / "notebooks" / lang).mkdir(parents=True)
-        for topic in ("a", "b"):
-            _write(repo, lang, topic, [new_markdown_cell(f"# {topic} ({lang})", id="m1"),
-                                       new_code_cell(f"print('{topic}', 6 * 7)", id="c1")])
-    return repo
+    return make_mini_repo(tmp_path, {t: {lang: f"print('{t}', 6 * 7)" for lang in ("zh", "en")} for t in ("a", "b")})
 
 
 def _counts(out: str) -> tuple[int, int]:

@@ -18,11 +18,10 @@ import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from selectolax.lexbor import LexborHTMLParser
 
-from conftest import ROOT, run_tools
+from conftest import KERNEL, ROOT, run_tools
 
 PAYLOADS = yaml.safe_load((ROOT / "tests/hostile/payloads.yml").read_text(encoding="utf-8"))
 LANGS = ("zh", "en")
-KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
 MARKDOWN_TOPIC = "parameter"   # source-level markdown payloads are appended to this topic
 NAME_PLACES = {"topic-name", "symlink", "asset", "asset-name"}
 

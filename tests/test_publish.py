@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from conftest import ROOT, copy_repo, run_tools, seed_caches
+from conftest import ROOT, copy_repo, make_mini_repo, run_tools, seed_caches
 from tools import seo
 
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
@@ -229,7 +229,6 @@ def test_the_local_default_url_does_not_leak(deployed):
 
 # ------------------------------------------------------------------------------------------ sharding
 
-KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
 
 
 def _counts(out: str) -> tuple[int, int]:
@@ -246,20 +245,8 @@ def _executed_names(out: str) -> set[str]:
 def mini_repo(tmp_path: Path) -> Path:
     """The real tools and five distinct codes: topics a–d in zh and en (the same code in both, as
     translations have), and topic d's en code differs from zh's (a translation being edited)."""
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-    repo = tmp_path / "mini"
-    shutil.copytree(ROOT / "tools", repo / "tools", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "requirements.txt", repo / "requirements.txt")
-    for lang in ("zh", "en"):
-        (repo / "notebooks" / lang).mkdir(parents=True)
-        for topic in "abcd":
-            code = f"print('{topic}', 6 * 7)" + ("  # en" if (topic, lang) == ("d", "en") else "")
-            nbformat.write(new_notebook(metadata=KERNEL, cells=[new_markdown_cell(f"# {topic} ({lang})", id="m1"),
-                                                                new_code_cell(code, id="c1")]),
-                           repo / "notebooks" / lang / f"{topic}.ipynb")
-    return repo
+    return make_mini_repo(tmp_path, {t: {lang: f"print('{t}', 6 * 7)" + ("  # en" if (t, lang) == ("d", "en") else "")
+                                         for lang in ("zh", "en")} for t in "abcd"})
 
 
 def test_shares_partition_the_distinct_code(mini_repo):
