@@ -174,6 +174,7 @@ def page_markup(paths: list[Path] | None = None) -> list[str]:
 
 def run_all() -> list[str]:
     """Every source-level check, in the order a contributor should fix them."""
+    from tools.exercises import check_notebooks as check_exercises
     from tools.safety import lint_notebook
     from tools.snippets import find_drift  # local: snippets imports this module's siblings
     from tools.terms import terms_lint
@@ -193,4 +194,5 @@ def run_all() -> list[str]:
         problems += lint_notebook(nbf.read(), nbf.rel)
     problems += page_markup() + plain_text_values()
     problems += terms_lint(notebooks)
+    problems += check_exercises(notebooks)  # the exercise format (issue 16, tools/exercises.py)
     return problems
