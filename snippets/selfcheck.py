@@ -42,7 +42,10 @@ def expect_equal(what, found, wanted):
 
 
 def expect_close(what, found, wanted, rtol=1e-5, atol=1e-6):
-    found_t = torch.as_tensor(found, dtype=torch.float64).detach().cpu()
+    try:
+        found_t = torch.as_tensor(found, dtype=torch.float64).detach().cpu()
+    except (TypeError, ValueError, RuntimeError):  # not a number: e.g. a starter's `...` not filled in yet
+        _fail(f"type({what})", type(found).__name__, "number or Tensor")
     wanted_t = torch.as_tensor(wanted, dtype=torch.float64).detach().cpu()
     if found_t.shape != wanted_t.shape:
         _fail(f"{what}.shape", tuple(found_t.shape), tuple(wanted_t.shape))

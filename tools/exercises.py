@@ -83,14 +83,14 @@ def _only_checks(source: str) -> str | None:
     return None
 
 
-def _sets_ellipsis(source: str) -> bool:
-    """Whether the starter leaves at least one named result for the reader: `name = ...`."""
+def _has_placeholder(source: str) -> bool:
+    """Whether the starter leaves something to the reader: a `...` (Ellipsis) as a result (`name = ...`) or
+    as the body still to write (`...  # your code`)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return False
-    return any(isinstance(n, (ast.Assign, ast.AnnAssign)) and isinstance(n.value, ast.Constant)
-               and n.value.value is Ellipsis for n in ast.walk(tree))
+    return any(isinstance(n, ast.Constant) and n.value is Ellipsis for n in ast.walk(tree))
 
 
 def lint_exercises(nb, rel: str, require: bool = True) -> list[str]:
@@ -168,8 +168,9 @@ def lint_exercises(nb, rel: str, require: bool = True) -> list[str]:
         if lang in PREDICTION and PREDICTION[lang].search(md):
             predictions += 1
         starter, check, solution = (cells[i].get("source", "") for i in (i_st, i_ck, i_so))
-        if not _sets_ellipsis(starter):
-            problems.append(f"{at(i_st)}: a starter leaves the reader's results as `name = ...` (Ellipsis); none found")
+        if not _has_placeholder(starter):
+            problems.append(f"{at(i_st)}: a starter leaves the reader's part as `...` (`name = ...`, or `...  # your "
+                            "code` where code is to be written); none found")
         if why := _only_checks(check):
             problems.append(f"{at(i_ck)}: {why}")
         check_text = check.strip()
