@@ -1,7 +1,8 @@
 """Explorer generator `autograd` (issue 16 item 2): step through the backward pass of the page's small network.
 
 A standalone script (torch + graphviz only, never `tools`): run with an empty folder as the working
-directory, it writes `variants.json` and one SVG per step there (the explorer contract).
+directory, it writes `variants.json` and one SVG per step there (the explorer contract); `--only '{"step":
+"3"}'` writes that one step (tests recompute one and compare it with the published one).
 
 The network, data and graph are the page's: `Linear(4, 3) -> ReLU -> Linear(3, 1)` with an MSE loss on a
 batch of 2 samples after `torch.manual_seed(0)` (notebooks/*/autograd.ipynb, cells autograd-13 and
@@ -191,7 +192,7 @@ def alt_texts(graph: dict, steps: list[dict], k: int) -> dict[str, str]:
         en = f"Backward step {k} of {n}: {node['name']} runs and sends the gradients " + "; ".join(parts_en) + "."
         zh = f"反向传播第 {k} 步（共 {n} 步）：{node['name']} 运行，发出梯度：" + "；".join(parts_zh) + "。"
     if before:
-        en += f" {k - 1} node{'s' if k > 2 else ''} ran before it, the last {before}."
+        en += f" 1 node ran before it: {before}." if k == 2 else f" {k - 1} nodes ran before it, the last {before}."
         zh += f"在它之前已运行 {k - 1} 个节点，最近的是 {before}。"
     return {"en": en, "zh": zh}
 
@@ -215,13 +216,17 @@ def step_data(graph: dict, steps: list[dict], k: int) -> dict:
     return data
 
 
-def main(out: Path = Path(".")) -> dict:
+def main(out: Path = Path("."), only: dict | None = None) -> dict:
+    """Record the backward pass and write every step's figure (or, with `only`, that step's) and
+    variants.json into `out`."""
     torch.set_num_threads(1)
     model, loss = page_example()
     graph = graph_of(loss, model)
     steps = record_backward(model, loss, graph)
     variants = []
     for k in range(len(steps) + 1):
+        if only is not None and only["step"] != str(k):
+            continue
         figure = f"step-{k:02d}.svg"
         (out / figure).write_text(draw(graph, steps, k), encoding="utf-8")
         variants.append({"params": {"step": str(k)}, "figure": figure, "alt": alt_texts(graph, steps, k),
@@ -241,4 +246,7 @@ def main(out: Path = Path(".")) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    argv = sys.argv[1:]
+    main(only=json.loads(argv[argv.index("--only") + 1]) if "--only" in argv else None)

@@ -2,7 +2,8 @@
 
 A standalone script (torch + matplotlib only, never `tools`): run with an empty folder as the working
 directory, it writes `variants.json` and one SVG per variant there (the explorer contract; the build runs it in
-the notebook sandbox and caches it by the hash of this text and the torch version).
+the notebook sandbox and caches it by the hash of this text and the torch version). `--only '<params as
+JSON>'` writes that one variant (tests recompute one and compare it with the published one).
 
 Each variant builds the same deep network as the page's "activations layer by layer" figure, shortened to
 DEPTH layers: a first `Linear(IN_FEATURES -> WIDTH)` (the 256x1024 weight of the page's histogram figure,
@@ -195,14 +196,20 @@ def alt_texts(init: str, nonlinearity: str, data: dict) -> dict[str, str]:
     return {"en": en, "zh": zh}
 
 
-def main(out: Path = Path(".")) -> dict:
+def main(out: Path = Path("."), only: dict | None = None) -> dict:
+    """Run every variant (or, with `only`, the one with those params: tests recompute one and compare it)
+    and write the figures and variants.json into `out`."""
     torch.set_num_threads(1)  # one thread: the same sums in the same order on every run
     variants = []
     for nonlinearity in NONLINEARITIES:
-        runs = {init: run(init, nonlinearity) for init in INITIALIZERS}
+        if only is not None and only["nonlinearity"] != nonlinearity:
+            continue
+        runs = {init: run(init, nonlinearity) for init in INITIALIZERS}  # all five: the gray lines and the axis
         all_stds = [s for r in runs.values() for s in r["stds"]]
         ylim = (min(all_stds) / 3, max(all_stds) * 3)
         for init, result in runs.items():
+            if only is not None and only["initializer"] != init:
+                continue
             w = result["weight"]
             th = theory(init, nonlinearity, fan_in=w.shape[1], fan_out=w.shape[0])
             data = {
@@ -238,4 +245,7 @@ def main(out: Path = Path(".")) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    argv = sys.argv[1:]
+    main(only=json.loads(argv[argv.index("--only") + 1]) if "--only" in argv else None)
