@@ -218,19 +218,16 @@ def check_notebooks(notebooks: Iterable[Notebook], require: bool | None = None) 
 # The site transform -----------------------------------------------------------------------------------
 
 def summary_text(lang: str) -> str:
-    """The folded solution's label in `lang`: the site's per-language strings where they have it."""
+    """The folded solution's label in `lang`: the site's per-language words (languages.yml `strings`,
+    `tools.languages.ui_string`) where they have it, else `SUMMARY`."""
     try:
-        from tools.languages import ui_string  # the site's per-language UI strings, where they exist
-    except ImportError:
-        ui_string = None
-    if ui_string is not None:
-        try:
-            text = ui_string(lang, "solution")
-        except (KeyError, LookupError):
-            text = None
-        if text:
-            return str(text)
-    return SUMMARY.get(lang, SUMMARY["en"])
+        from tools.languages import ui_string
+    except ImportError:  # a checkout from before the per-language table
+        return SUMMARY.get(lang, SUMMARY["en"])
+    try:
+        return str(ui_string(lang, "solution"))
+    except LookupError:
+        return SUMMARY.get(lang, SUMMARY["en"])
 
 
 def _solution_ids(nb: Any) -> list[str]:
@@ -246,31 +243,46 @@ def _outer_cell(node):
     return node
 
 
+def _fail(ctx, message: str):
+    """Stop the build with `message` about the page (mkdocs' PluginError where mkdocs is running)."""
+    try:
+        from mkdocs.exceptions import PluginError as error
+    except ImportError:  # pragma: no cover - mkdocs is part of the site's environment
+        error = ValueError
+    raise error(f"{getattr(ctx, 'source_name', 'the page')}: {message}")
+
+
 def fold_solutions(root, ctx) -> None:
-    """Wrap every solution cell of the page in `<details class="solution"><summary>Solution</summary>…`,
+    """Wrap every solution cell of a notebook page in `<details class="solution"><summary>Solution</summary>…`,
     closed, so the worked solution is one click (or Enter) away and needs no script.
 
-    `root`: the page's parsed content (a selectolax lexbor node or parser); `ctx.lang`, `ctx.nb` (the
-    executed notebook). The cells are found from the notebook's own tags (by their `cell-id=<id>` anchor),
-    so a change in how the renderer marks tags cannot silently leave a solution unfolded: a solution cell
-    that is not on the page is an error.
+    `root`: the page's parsed content (a selectolax lexbor node); `ctx.lang`, `ctx.nb` (the executed
+    notebook, None on a markdown page). The cells are found from the notebook's own tags, by the
+    `id="cell-id=<id>"` nbconvert gives each cell, so a change in how the renderer marks tags cannot leave a
+    solution silently unfolded: a solution cell that is not on the page exactly once fails the build.
+    The summary is kept out of the search index (`data-search-exclude`): "Solution" after every exercise
+    would only be noise there.
     """
+    if getattr(ctx, "nb", None) is None:
+        return
     wanted = _solution_ids(ctx.nb)
     if not wanted:
         return
     label = summary_text(ctx.lang)
+    cells = {n.attributes.get("id"): n for n in root.css("div.jp-Cell[id]")}
     for cid in wanted:
-        found = [n for n in root.css("div.jp-Cell") if n.attributes.get("id") == f"cell-id={cid}"]
-        if len(found) != 1:
-            raise ValueError(f"fold_solutions: solution cell {cid!r} appears {len(found)} times on the page, expected once")
-        cell = _outer_cell(found[0])
+        found = cells.get(f"cell-id={cid}")
+        if found is None:
+            _fail(ctx, f"solution cell {cid!r} is not on the page (looked for id=\"cell-id={cid}\"); cannot fold it")
+        cell = _outer_cell(found)
         if cell.parent is not None and cell.parent.tag == "details":
             continue  # folded already
-        parser = cell.parser if hasattr(cell, "parser") else root
+        parser = cell.parser
         details = parser.create_node("details")
         details.attrs["class"] = "solution"
         summary = parser.create_node("summary")
-        summary.insert_child(label)  # text: escaped by the serializer
+        summary.attrs["data-search-exclude"] = ""
+        summary.insert_child(label)  # a text node: the serializer escapes it
         details.insert_child(summary)
         details.insert_child(cell)  # lexbor inserts a copy …
         cell.replace_with(details)  # … which takes the original's place
