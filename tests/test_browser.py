@@ -25,8 +25,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import ROOT
+
 from tools.notebooks import languages, topics
 from tools.paths import CHROMIUM, CHROMIUM_ARGS
 
@@ -183,7 +183,7 @@ def visits(browser, site):
             page.wait_for_selector("html[data-theme-script=ready]")
             page.wait_for_load_state("networkidle")  # nothing still in flight is cut off by the next visit
             problems += [f"CSP violation: {v}" for v in watch.violations]
-            problems += [f"no Content-Security-Policy meta tag"] * (page.locator('meta[http-equiv="Content-Security-Policy"]').count() != 1)
+            problems += ["no Content-Security-Policy meta tag"] * (page.locator('meta[http-equiv="Content-Security-Policy"]').count() != 1)
             # (A request cut off by leaving the page, net::ERR_ABORTED -- Material's search worker, started
             # just above -- is not a failure; a missing file answers 404 and is.)
             problems += watch.errors + [f"failed request: {f}" for f in watch.failed if "ERR_ABORTED" not in f]
@@ -236,7 +236,7 @@ def _check_notebook_links(page, lang: str, topic: str) -> list[str]:
     href = link.evaluate("a => a.href")
     status, text = page.evaluate("async u => { const r = await fetch(u); return [r.status, await r.text()]; }", href)
     if status != 200 or not href.endswith(".ipynb"):
-        return problems + [f"Download link {href} answers {status}"]
+        return [*problems, f"Download link {href} answers {status}"]
     got = json.loads(text)
     source = json.loads((ROOT / "notebooks" / lang / f"{topic}.ipynb").read_text(encoding="utf-8"))
     prose = lambda nb: ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]  # noqa: E731

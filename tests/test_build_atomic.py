@@ -19,7 +19,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import copy_repo, run_tools, seed_caches
 
 #: Only a bound on how long to wait for a condition that is polled for; no test relies on the time itself.
@@ -99,7 +98,7 @@ def test_an_interrupted_render_leaves_the_previous_site_whole(tree, sig):
 
     tmp = wait_for(rendering, proc, "the zh render started writing")
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=DEADLINE_S)
+    _out, err = proc.communicate(timeout=DEADLINE_S)
     assert proc.returncode != 0
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
@@ -125,7 +124,7 @@ def test_a_build_killed_between_the_two_renames_is_put_back(tree):
     left the previous site as site/.old-zh, and the next build puts it back before anything else."""
     site = tree / "site"
     before = site_snapshot(site / "zh")
-    os.rename(site / "zh", site / ".old-zh")
+    (site / "zh").rename(site / ".old-zh")
     (site / ".tmp-en-abcd").mkdir()
     (site / ".tmp-en-abcd" / "index.html").write_text("half a render", encoding="utf-8")
     (site / ".tmp-index.html-abcd").write_text("half a root page", encoding="utf-8")  # from write_text_atomic
@@ -169,7 +168,7 @@ def test_a_second_build_is_refused_while_one_holds_the_lock(tree):
     before = {lang: site_snapshot(site / lang) for lang in ("zh", "en")}
     edit_prose(tree)  # a build that got through would change the site
     lock = tree / "build/.lock"
-    with open(lock, "w") as f:
+    with lock.open("w") as f:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         f.write(f"{os.getpid()} build\n")
         f.flush()
@@ -185,8 +184,8 @@ def test_a_second_build_is_refused_while_one_holds_the_lock(tree):
 def test_a_lock_left_by_a_killed_process_does_not_block(tree):
     """flock is released by the kernel when its holder dies, however it dies: no stale lock."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from tools.build_lock import build_lock\n"
-         "with build_lock('build'):\n    print('locked', flush=True); sys.stdin.read()", str(tree)],
+        [sys.executable, "-c", ("import sys; sys.path.insert(0, sys.argv[1]); from tools.build_lock import build_lock\n"
+                                "with build_lock('build'):\n    print('locked', flush=True); sys.stdin.read()"), str(tree)],
         env=_env(tree), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
     blocked = run_tools(tree, "build", check=False)

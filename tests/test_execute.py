@@ -5,12 +5,13 @@ import re
 
 import nbformat
 import pytest
+from conftest import KERNEL, make_mini_repo, run_tools
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from conftest import KERNEL, make_mini_repo, run_tools
-from tools.run import run_notebook
 from tools.notebooks import BuildError, all_notebooks
 from tools.paths import SOURCE_LANG
+from tools.run import run_notebook
+
 
 def _write(repo, lang, topic, cells):
     nb = new_notebook(metadata=KERNEL, cells=cells)
@@ -20,7 +21,7 @@ def _write(repo, lang, topic, cells):
 @pytest.fixture()
 def mini_repo(tmp_path):
     """A repository with the real tools and two tiny topics in zh and en."""
-    return make_mini_repo(tmp_path, {t: {lang: f"print('{t}', 6 * 7)" for lang in ("zh", "en")} for t in ("a", "b")})
+    return make_mini_repo(tmp_path, {t: dict.fromkeys(("zh", "en"), f"print('{t}', 6 * 7)") for t in ("a", "b")})
 
 
 def _counts(out: str) -> tuple[int, int]:
@@ -98,7 +99,7 @@ def test_every_notebook_executes_alone(nbf):
     """Each topic, executed afresh in the sandbox (tools.sandbox): torch, matplotlib, graphviz and DataLoader
     workers with shared memory must all work there. Its translations share this exact code."""
     try:
-        nb, stamp = run_notebook(nbf.read(), nbf.rel)
+        nb, _stamp = run_notebook(nbf.read(), nbf.rel)
     except BuildError as e:
         pytest.fail(str(e), pytrace=False)
     first = next(c for c in nb.cells if c.cell_type == "code")

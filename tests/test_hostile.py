@@ -9,16 +9,14 @@ after execution), and every inert payload in one build whose pages are then read
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
+from conftest import KERNEL, ROOT, run_tools
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from selectolax.lexbor import LexborHTMLParser
-
-from conftest import KERNEL, ROOT, run_tools
 
 PAYLOADS = yaml.safe_load((ROOT / "tests/hostile/payloads.yml").read_text(encoding="utf-8"))
 LANGS = ("zh", "en")
@@ -109,7 +107,7 @@ def plant_source(repo: Path, p: dict) -> list[str]:
         return ["mkdocs.yml: line"]
     if place == "page":
         for lang in LANGS:
-            with open(repo / f"docs/{lang}/index.md", "a", encoding="utf-8") as f:
+            with (repo / f"docs/{lang}/index.md").open("a", encoding="utf-8") as f:
                 f.write(f"\n\n{text}\n")
         return ["docs/en/index.md (line", "docs/zh/index.md (line"]
     if place == "nb-metadata":
@@ -129,14 +127,14 @@ def plant_name(repo: Path, p: dict) -> list[str]:
     if p["place"] == "asset-name":
         (repo / "docs/assets" / p["payload"]).write_text("alert(1)", encoding="utf-8")
         return [f"docs/assets/{p['payload']}"]
-    os.symlink("/etc/passwd", repo / p["payload"])
+    (repo / p["payload"]).symlink_to("/etc/passwd")
     return [p["payload"]]
 
 
 def _hostile_topic(repo: Path, cells: list) -> None:
     """A topic of its own in zh and en, with identical code (so it passes the parity check)."""
     for lang in LANGS:
-        nbformat.write(new_notebook(metadata=KERNEL, cells=[new_markdown_cell(f"# hostile ({lang})")] + cells),
+        nbformat.write(new_notebook(metadata=KERNEL, cells=[new_markdown_cell(f"# hostile ({lang})"), *cells]),
                        repo / "notebooks" / lang / "hostile.ipynb")
 
 

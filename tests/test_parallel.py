@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
-
 from test_execute import _counts, _write, mini_repo  # noqa: F401 - mini_repo is a fixture
 
 TOPICS = ("a", "b", "c", "d")
@@ -55,7 +54,7 @@ def test_parallel_and_serial_write_the_same_notebooks(mini_repo, tmp_path):
     parallel = _tools(twin, "execute", "--jobs", "3")
     assert serial.returncode == 0 and parallel.returncode == 0, serial.stderr + parallel.stderr
     assert _counts(serial.stdout) == _counts(parallel.stdout) == (4, 4)  # zh and en: one execution per topic
-    lines = re.findall(r"^\[(\d)/8\] (\w\w/\w\.ipynb) … (.*)$", parallel.stdout, re.M)
+    lines = re.findall(r"^\[(\d)/8\] (\w\w/\w\.ipynb) … (.*)$", parallel.stdout, re.MULTILINE)
     assert sorted(int(n) for n, _, _ in lines) == list(range(1, 9)), parallel.stdout  # one line per notebook
     assert sorted(name for _, name, _ in lines) == sorted(f"{lang}/{t}.ipynb" for t in TOPICS for lang in ("zh", "en"))
     ran = [name for _, name, what in lines if what.startswith("executed in ")]

@@ -21,9 +21,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, copy_repo, make_mini_repo, run_tools, seed_caches
 from selectolax.lexbor import LexborHTMLParser
 
-from conftest import ROOT, copy_repo, make_mini_repo, run_tools, seed_caches
 from tools import seo
 
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 
 import nbformat
-
 from conftest import run_tools
 from test_execute import mini_repo  # noqa: F401 - a fixture
+
 from tools.notebooks import code_key, code_view
 
 
@@ -34,7 +34,7 @@ def test_recorded_output_is_used_then_invalidated_by_a_code_edit(built_copy):
     assert re.search(r"zh/parameter\.ipynb … recorded on Test GPU", out), out
     assert "0 executed" in out and "2 from recorded GPU outputs" in out
     page = (repo_copy / "site/en/topics/parameter/index.html").read_text(encoding="utf-8")
-    stamp = re.search(r'class="nb-stamp">(.*?)</div>', page, re.S)[1]
+    stamp = re.search(r'class="nb-stamp">(.*?)</div>', page, re.DOTALL)[1]
     assert "Test GPU" in stamp and "CUDA 13.0" in stamp and "recorded GPU output" in stamp
 
     for lang in ("zh", "en"):  # a code edit: the recording no longer applies, the notebook runs here
@@ -45,7 +45,7 @@ def test_recorded_output_is_used_then_invalidated_by_a_code_edit(built_copy):
     out = run_tools(repo_copy, "build").stdout
     assert re.search(r"zh/parameter\.ipynb … executed in", out) and "0 from recorded" in out
     page = (repo_copy / "site/en/topics/parameter/index.html").read_text(encoding="utf-8")
-    stamp = re.search(r'class="nb-stamp">(.*?)</div>', page, re.S)[1]
+    stamp = re.search(r'class="nb-stamp">(.*?)</div>', page, re.DOTALL)[1]
     assert "Test GPU" not in stamp and "executed by this build" in stamp
 
 

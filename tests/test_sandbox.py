@@ -19,8 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
-
 from test_execute import _counts, _write, mini_repo  # noqa: F401 - mini_repo is a fixture
+
 from tools import sandbox as sandbox_module
 from tools.notebooks import BuildError
 
@@ -35,7 +35,7 @@ def _tools(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 def _both(repo: Path, topic: str, cells: list) -> None:
     for lang in ("zh", "en"):
-        _write(repo, lang, topic, [new_markdown_cell(f"# {topic}")] + cells)
+        _write(repo, lang, topic, [new_markdown_cell(f"# {topic}"), *cells])
 
 
 def _tree(root: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
@@ -171,7 +171,7 @@ def test_the_environment_is_an_allowlist(mini_repo):
 
 def test_execute_says_once_that_it_is_sandboxed(mini_repo):
     out = _tools(mini_repo, "execute").stdout
-    assert len(re.findall(r"^sandbox: each notebook runs in bubblewrap [\d.]+", out, re.M)) == 1, out
+    assert len(re.findall(r"^sandbox: each notebook runs in bubblewrap [\d.]+", out, re.MULTILINE)) == 1, out
     assert "no network" in out and "SANDBOX_MEMORY_GIB" in out
 
 
@@ -263,7 +263,7 @@ def test_a_corrupt_cache_database_is_named_and_rebuilt(mini_repo, damage):
     proc = _tools(mini_repo, "execute")
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"^build/jupyter-cache/global\.db is corrupt \(.+\): discarding the execution cache and "
-                     r"rebuilding it$", proc.stdout, re.M), proc.stdout
+                     r"rebuilding it$", proc.stdout, re.MULTILINE), proc.stdout
     assert _counts(proc.stdout) == (2, 2)
     assert _counts(_tools(mini_repo, "execute").stdout) == (0, 4)  # and it works again
 

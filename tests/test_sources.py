@@ -4,15 +4,12 @@ from __future__ import annotations
 import json
 import re
 import runpy
-import subprocess
-import sys
 
 import pytest
-
 from conftest import ROOT, run_tools
+
 from tools.checks import committed_outputs, structure_parity
 from tools.notebooks import all_notebooks, code_sources, languages, topics
-from tools.paths import SOURCE_LANG
 from tools.snippets import MARKER, find_drift
 
 NOTEBOOKS = all_notebooks()
@@ -50,7 +47,7 @@ def test_first_code_cell_is_the_device_snippet(nbf):
 def test_notebook_imports_nothing_from_the_repo(nbf):
     """Colab isolation, statically: no import of this repo's packages, no path into it."""
     for i, src in enumerate(code_sources(nbf.read()), start=1):
-        assert not re.search(r"^\s*(from|import)\s+(tools|snippets|tests)\b", src, re.M), f"{nbf.rel}: code cell {i} imports from the repo"
+        assert not re.search(r"^\s*(from|import)\s+(tools|snippets|tests)\b", src, re.MULTILINE), f"{nbf.rel}: code cell {i} imports from the repo"
         assert "notebooks/" not in src and "snippets/" not in src.split("\n", 1)[-1], f"{nbf.rel}: code cell {i} reads a repo path"
 
 
@@ -72,7 +69,7 @@ def test_device_snippet_picks_cuda_only_when_available():
 # Planted problems, on a copy ------------------------------------------------------------------------
 
 def _first(repo, lang="en"):
-    path = sorted((repo / "notebooks" / lang).glob("*.ipynb"))[0]
+    path = min((repo / "notebooks" / lang).glob("*.ipynb"))
     return path, json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -127,7 +124,7 @@ def test_gpu_notebooks_ask_colab_for_a_gpu_runtime():
 def test_no_defect_of_the_source_notes_reaches_a_reader(nbf):
     """The notes' conflict marker and typos are corrected, never reproduced (not even in a list of fixes)."""
     text = "\n".join(c.source for c in nbf.read().cells)
-    assert not re.search(r"^(<{7}|>{7}|={7})", text, re.M), f"{nbf.rel}: a git conflict marker"
+    assert not re.search(r"^(<{7}|>{7}|={7})", text, re.MULTILINE), f"{nbf.rel}: a git conflict marker"
     for typo in TYPOS:
         assert typo not in text, f"{nbf.rel}: the notes' typo {typo!r}"
 

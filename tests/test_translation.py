@@ -5,8 +5,8 @@ import re
 
 import nbformat
 import pytest
-
 from conftest import run_tools
+
 from tools.glossary import Term, lint
 from tools.notebooks import Notebook
 from tools.safety import lint_notebook
@@ -49,7 +49,7 @@ def test_stale_page_shows_a_banner_linking_to_the_source(built_copy):
     _edit(zh, i, lambda c: setattr(c, "source", c.source + "\n\n新增的一句话。"))
     run_tools(repo_copy, "build")
     html = (repo_copy / "site/en/topics/parameter/index.html").read_text(encoding="utf-8")
-    banner = re.search(r'<div data-search-exclude class="admonition warning nb-stale"><p>(.*?)</p></div>', html, re.S)
+    banner = re.search(r'<div data-search-exclude class="admonition warning nb-stale"><p>(.*?)</p></div>', html, re.DOTALL)
     assert banner and f"{i + 1}" in banner[1] and "notebooks/zh/parameter.ipynb" in banner[1]
     assert "nb-stale" not in (repo_copy / "site/en/topics/init/index.html").read_text(encoding="utf-8")
     from selectolax.lexbor import LexborHTMLParser
@@ -129,7 +129,7 @@ def test_new_language_scaffold_builds_at_zero_percent_and_removes_cleanly(built_
     repo_copy = built_copy
     out = run_tools(repo_copy, "new-language", "ja").stdout
     assert "notebooks/ja/" in out and (repo_copy / "mkdocs.ja.yml").exists()
-    assert re.search(r"^ja: 0% translated", run_tools(repo_copy, "translations").stdout, re.M)
+    assert re.search(r"^ja: 0% translated", run_tools(repo_copy, "translations").stdout, re.MULTILINE)
     run_tools(repo_copy, "build")
     page = (repo_copy / "site/ja/topics/parameter/index.html").read_text(encoding="utf-8")
     assert "このページはまだ翻訳されていません" in page  # the notice, in the reader's language

@@ -34,7 +34,7 @@ def structure_parity(notebooks: list[Notebook]) -> list[str]:
             problems.append(f"{nbf.rel}: no source notebook notebooks/{SOURCE_LANG}/{nbf.topic}.ipynb to translate")
             continue
         src, tr = source[nbf.topic].read().cells, nbf.read().cells
-        for i, (a, b) in enumerate(zip(src, tr), start=1):
+        for i, (a, b) in enumerate(zip(src, tr, strict=False), start=1):
             if a.cell_type != b.cell_type:
                 problems.append(f"{nbf.rel}: cell {i} is {b.cell_type}, but cell {i} of {source[nbf.topic].rel} is {a.cell_type}")
                 break

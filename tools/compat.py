@@ -57,16 +57,23 @@ print(json.dumps({
     "python": platform.python_version(),
     "packages": {p: md.version(p) for p in %r},
 }))
-""" % (PACKAGES,)
+""" % (PACKAGES,)  # noqa: UP031 - %: the probe's own braces stay as written
 
 
 # ---------------------------------------------------------------------------------------------- environment
 
+def locked_pins() -> list[str]:
+    """Every `name==version` requirements.txt locks, without its hashes and comments (pip-compile writes
+    each pin over several lines: `name==version \\`, then one `--hash=…` line per file, then `# via …`)."""
+    text = (ROOT / "requirements.txt").read_text(encoding="utf-8").replace("\\\n", " ")
+    return [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", "-"))]
+
+
 def pinned_torch() -> str:
-    """The torch version requirements.txt pins (the build's, and the baseline's)."""
-    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        if line.lower().startswith("torch=="):
-            return line.split("==", 1)[1].split("+")[0].strip()
+    """The torch version requirements.txt pins (the build's, and the baseline's), without its local label."""
+    for pin in locked_pins():
+        if pin.lower().startswith("torch=="):
+            return pin.split("==", 1)[1].split("+")[0]
     raise BuildError("requirements.txt: no torch== pin")
 
 
@@ -78,8 +85,7 @@ def _constraints() -> Path:
     """requirements.txt without torch: the side environment gets the build's versions of everything else."""
     SIDE.mkdir(parents=True, exist_ok=True)
     path = SIDE / "constraints.txt"
-    keep = [ln for ln in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
-            if ln.strip() and not ln.startswith("#") and not ln.lower().startswith("torch==")]
+    keep = [pin for pin in locked_pins() if not pin.lower().startswith("torch==")]
     path.write_text("\n".join(keep) + "\n", encoding="utf-8")
     return path
 
@@ -457,8 +463,8 @@ def summary(record: dict, base: dict | None) -> str:
     t = record["topics"]
     failed = [f"  {k}: cell {e['cell']}: {e['error'].splitlines()[0]}" for k, e in sorted(t.items()) if e["status"] == "failed"]
     counts = {o: sum(f["outcome"] == o for f in record["facts"].values()) for o in OUTCOMES}
-    lines = [f"torch {record['torch']} ({record['torch_build']}): {len(t) - len(failed)}/{len(t)} topics pass; "
-             f"facts: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped", *failed]
+    lines = [(f"torch {record['torch']} ({record['torch_build']}): {len(t) - len(failed)}/{len(t)} topics pass; "
+              f"facts: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"), *failed]
     if base is not None and base is not record:
         changes = fact_changes(base, record)
         lines.append(f"facts that differ from torch {base['torch']}: {len(changes) or 'none'}")

@@ -35,12 +35,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tools import recorded
 from tools.checks import missing_alt_text
-from tools.terms import figure_glyph_problems
-from tools.safety import lint_notebook
 from tools.notebooks import BuildError, Notebook, all_notebooks, code_key, code_sources, code_view, write_notebook
 from tools.paths import BUILD, ROOT, SOURCE_LANG
 from tools.run import run_notebook
+from tools.safety import lint_notebook
 from tools.sandbox import sandbox
+from tools.terms import figure_glyph_problems
 from tools.translation import topic_status
 
 CACHE_DIR = BUILD / "jupyter-cache"
@@ -131,7 +131,7 @@ class ExecutionCache:
                 return f"integrity check: {' '.join(str(verdict).split())[:200]}"  # sqlite's report is multi-line
             cache.list_cache_records()
             cache.get_cache_limit()
-        except Exception as e:  # noqa: BLE001 - narrowed just below
+        except Exception as e:  # narrowed just below: anything but a database error is raised again
             if _db_error(e) is None:
                 raise
             return _reason(_db_error(e))
@@ -146,7 +146,7 @@ class ExecutionCache:
         """A database error in the middle of a build: start the cache again, or re-raise what is not one."""
         if _db_error(e) is None:
             raise e
-        print("")
+        print()
         self._discard_all(_reason(_db_error(e)))
         self.cache = self._open()
 

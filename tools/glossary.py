@@ -45,7 +45,7 @@ def lint(notebooks: list[Notebook] | None = None, terms: list[Term] | None = Non
     for nbf in notebooks:
         if nbf.lang != "en" or nbf.topic not in sources:
             continue
-        for i, (a, b) in enumerate(zip(sources[nbf.topic].cells, nbf.read().cells), start=1):
+        for i, (a, b) in enumerate(zip(sources[nbf.topic].cells, nbf.read().cells, strict=False), start=1):
             if a.cell_type != "markdown" or b.cell_type != "markdown":
                 continue
             if b.metadata.get("translation", {}).get("state") == "untranslated":

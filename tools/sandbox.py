@@ -187,7 +187,7 @@ def bwrap_args(bwrap: str, limits: Limits, writable: Path | None = None,
         args.insert(3, "--disable-userns")
     # in this order: later mounts go on top of earlier ones, so the fresh /tmp cannot hide a venv under /tmp
     args += _readonly_system()
-    args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm"] + _gpu_devices()
+    args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm", *_gpu_devices()]
     args += [*size, "--tmpfs", "/tmp", "--dir", WORKDIR, "--dir", HOME]
     for hide in (ROOT, Path.home()):  # a repository or home under /usr (e.g. /usr/local/src) is masked too
         if hide.is_relative_to("/usr"):
@@ -201,7 +201,7 @@ def bwrap_args(bwrap: str, limits: Limits, writable: Path | None = None,
     # build (without it ipykernel prints a "Ctrl-C will not work" note on every start)
     for key, value in {**kernel_env(HOME, WORKDIR), "JPY_PARENT_PID": "1"}.items():
         args += ["--setenv", key, value]
-    return args + ["--chdir", WORKDIR, "--"]
+    return [*args, "--chdir", WORKDIR, "--"]
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ def _namespace_fixes() -> str:
             "(runs them unsandboxed, with a warning)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _probe(bwrap: str, limits: Limits) -> str:
     """Start a trivial Python inside the real sandbox configuration; return bwrap's version or raise."""
     try:
@@ -280,7 +280,7 @@ def _probe(bwrap: str, limits: Limits) -> str:
     return version
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _warn_off() -> None:
     print(OFF_WARNING, file=sys.stderr, flush=True)
 

@@ -69,7 +69,7 @@ ATTRIBUTES = {
     "td": {"style", "colspan", "rowspan", "align"}, "th": {"style", "colspan", "rowspan", "align", "scope"},
     "ol": {"start", "type"}, "details": {"open"}, "abbr": {"title"}, "col": {"span"}, "colgroup": {"span"},
     "blockquote": {"cite"}, "q": {"cite"}, "del": {"cite"}, "ins": {"cite"},
-    **{tag: MATHML_ATTRIBUTES for tag in MATHML_TAGS},
+    **dict.fromkeys(MATHML_TAGS, MATHML_ATTRIBUTES),
 }
 #: The one CSS property content may set (markdown tables align their columns with it).
 STYLE_PROPERTIES = {"text-align"}
@@ -96,7 +96,7 @@ CLASSES = {
 #: elements and globals, which start with "__" (__search, __drawer, __palette_0, __md_scope …). nbconvert
 #: gives Chinese headings id="" (tools/site_hooks.py then gives them ids of their own).
 _ID = re.compile(r"(?!__)[^\s]{0,400}")
-_DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,([A-Za-z0-9+/=\s]*)", re.I)
+_DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,([A-Za-z0-9+/=\s]*)", re.IGNORECASE)
 
 
 def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
@@ -237,7 +237,7 @@ _METADATA_NS = ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://creativec
                 "http://purl.org/dc/elements/1.1/")
 _PROLOG_OK = re.compile(
     r'\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1\.1//EN"\s+'
-    r'"http://www\.w3\.org/Graphics/SVG/1\.1/DTD/svg11\.dtd">\s*)?(<!--.*?-->\s*)*<svg\b', re.S)
+    r'"http://www\.w3\.org/Graphics/SVG/1\.1/DTD/svg11\.dtd">\s*)?(<!--.*?-->\s*)*<svg\b', re.DOTALL)
 
 
 def _css_problems(css: str, where: str, stylesheet: bool) -> list[str]:

@@ -32,6 +32,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
 fi
-echo "setup: installing Python packages (requirements.txt)"
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+# requirements.txt is the lock (`make lock`): every package at one version, with the sha256 of each file it may
+# come as. --require-hashes makes pip refuse any file whose hash is not listed, and any package the lock does not
+# pin: a changed upload, a mirror's different build, or PyPI's CUDA torch (the lock holds torch==2.13.0+cpu, the
+# CPU wheel: /opt/wheels on these machines through pip's own configuration, download.pytorch.org/whl/cpu in
+# GitHub Actions through PIP_EXTRA_INDEX_URL). `pip check` then confirms the set is consistent.
+echo "setup: installing Python packages (requirements.txt, each file checked against its locked sha256)"
+.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.txt
+.venv/bin/python -m pip check >/dev/null || { .venv/bin/python -m pip check >&2; exit 1; }
 touch .venv/.installed

@@ -73,7 +73,7 @@ def locally_edited(drift: list[Drift]) -> tuple[list[Drift], str | None]:
 
 def _save_cells(cells: list[tuple[Drift, str]]) -> str:
     """Keep the text of copies that --force overwrites, so even that can be undone; returns the folder."""
-    folder = BUILD / "removed" / f"snippet-copies-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S-%f}"
+    folder = BUILD / "removed" / f"snippet-copies-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S-%f}"
     folder.mkdir(parents=True)
     for d, text in cells:
         (folder / f"{d.notebook.lang}-{d.notebook.topic}-cell{d.cell}.py").write_text(text + "\n", encoding="utf-8")

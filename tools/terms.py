@@ -81,13 +81,13 @@ def load_rules(path: Path | None = None) -> list[TermRule]:
     return rules
 
 
-_FENCE = re.compile(r"```.*?```", re.S)
-_MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+_FENCE = re.compile(r"```.*?```", re.DOTALL)
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.DOTALL)
 _INLINE = re.compile(r"`[^`\n]*`")
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
-_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _QUOTES = re.compile(r"“[^”]*”|\"[^\"\n]*\"|「[^」]*」")
-_BLOCKQUOTE = re.compile(r"^\s*>.*$", re.M)
+_BLOCKQUOTE = re.compile(r"^\s*>.*$", re.MULTILINE)
 
 
 #: A quote is someone else's words only when the sentence says whose: the notes, the docs, a docstring, a message.
@@ -114,7 +114,7 @@ def prose(markdown: str) -> str:
 
 
 def _term_pattern(term: str) -> re.Pattern:
-    if re.fullmatch(r"[\w .'-]+", term, re.A):  # a Latin word: whole words only, case-insensitive
+    if re.fullmatch(r"[\w .'-]+", term, re.ASCII):  # a Latin word: whole words only, case-insensitive
         return re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.IGNORECASE)
     return re.compile(re.escape(term))
 
@@ -144,7 +144,7 @@ def spelling_problems(nbf: Notebook) -> list[str]:
         texts = [prose(cell.source) if cell.cell_type == "markdown" else cell.source]
         texts += [str(cell.metadata.get("alt", ""))]
         for text in texts:
-            for pat, uk, us in _SPELLING:
+            for pat, _uk, us in _SPELLING:
                 for m in pat.finditer(text):
                     problems.append(f"{nbf.rel}: cell {i} ({cell.get('id', '?')}) spells '{m.group(0)}' the British "
                                     f"way; use the US spelling ('{us}…', as the API does)")
@@ -156,7 +156,7 @@ def spelling_problems(nbf: Notebook) -> list[str]:
 #: Fonts a figure may name: the families matplotlib and graphviz write by default, all of which fall back
 #: to the reader's sans-serif. Fonts that only matplotlib ships (its STIX and Computer Modern files) are not
 #: on a reader's system, so text set in them shows as empty boxes.
-FOREIGN_FONTS = re.compile(r"STIXNonUnicode|STIXSize|STIXGeneral|cmsy10|cmmi10|cmex10|cmr10|cmb10|cmtt10|cmss10", re.I)
+FOREIGN_FONTS = re.compile(r"STIXNonUnicode|STIXSize|STIXGeneral|cmsy10|cmmi10|cmex10|cmr10|cmb10|cmtt10|cmss10", re.IGNORECASE)
 
 #: Unicode ranges every common system sans-serif (DejaVu, Liberation, Arial, Helvetica, Segoe UI, Noto Sans)
 #: covers: Basic Latin, Latin-1, Latin Extended-A, Greek, general punctuation, super/subscripts,
@@ -171,7 +171,7 @@ def glyph_problems_in_svg(svg: str) -> list[str]:
     for fam in sorted(set(re.findall(r"font-family[:=]\s*['\"]?([^;\"'>]+)", svg))):
         if FOREIGN_FONTS.search(fam):
             found.append(f"names the font '{fam.strip()}', which only matplotlib ships")
-    text = "".join(re.findall(r"<text[^>]*>(.*?)</text>", svg, re.S))
+    text = "".join(re.findall(r"<text[^>]*>(.*?)</text>", svg, re.DOTALL))
     for ch in sorted(set(text)):
         cp = ord(ch)
         if ch in "\n\t" or any(lo <= cp <= hi for lo, hi in COMMON_RANGES):

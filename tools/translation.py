@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tools.language_table import status_words
 from tools.notebooks import BuildError, Notebook, all_notebooks, cell_hash, languages, topics, write_notebook
 from tools.paths import NOTEBOOKS, SOURCE_LANG
 
@@ -55,7 +56,7 @@ def topic_status(source: Notebook, translation: Notebook | None, lang: str) -> T
         st.missing = True
         return st
     tr = translation.read()
-    for i, (a, b) in enumerate(zip(src.cells, tr.cells), start=1):
+    for i, (a, b) in enumerate(zip(src.cells, tr.cells, strict=False), start=1):
         text = translatable(a)
         if text is None or a.cell_type != b.cell_type:
             continue
@@ -131,7 +132,7 @@ def mark(nbf: Notebook, cells: list[int] | None = None) -> list[int]:
     if problems:
         raise BuildError("\n".join(problems) + "\nnothing was marked")
     done = []
-    for i, (a, b) in enumerate(zip(source.cells, nb.cells), start=1):
+    for i, (a, b) in enumerate(zip(source.cells, nb.cells, strict=False), start=1):
         text = translatable(a)
         if text is not None and a.cell_type == b.cell_type and (cells is None or i in cells):
             b.metadata["translation"] = {"source": cell_hash(text)}
@@ -160,19 +161,11 @@ def report() -> str:
 
 # The status page -------------------------------------------------------------------------------------
 
-_PAGE = {
-    "zh": ("翻译进度", "每个主题按 Markdown 单元统计：源语言（中文）改动后尚未同步的单元记为“过时”。运行 `make translations` 可在本地查看同样的报告。",
-           ("语言", "完成度"), ("主题", "状态", "已翻译单元", "需要处理的单元"),
-           {"translated": "已翻译", "stale": "过时", "partial": "部分翻译", "untranslated": "未翻译", "missing": "缺失"}),
-    "en": ("Translation status", "Counted per markdown cell of each topic: a cell whose source (Chinese) text changed since it was translated is *stale*. `make translations` prints the same report locally.",
-           ("Language", "Done"), ("Topic", "State", "Translated cells", "Cells to do"),
-           {"translated": "translated", "stale": "stale", "partial": "partly translated", "untranslated": "untranslated", "missing": "missing"}),
-}
-
-
 def status_page(lang: str) -> str:
-    """Markdown of the translation-status page, in `lang` (English wording for languages without their own)."""
-    title, intro, (h_lang, h_done), (h_topic, h_state, h_cells, h_todo), states = _PAGE.get(lang, _PAGE["en"])
+    """Markdown of the translation-status page, in `lang` (languages.yml `status`; English where it has none)."""
+    w = status_words(lang)
+    title, intro, (h_lang, h_done), (h_topic, h_state, h_cells, h_todo), states = (
+        w["title"], w["intro"], w["languages"], w["topics"], w["states"])
     out = [f"# {title}", "", intro, "", f"| {h_lang} | {h_done} |", "| --- | ---: |"]
     for other in languages():
         out.append(f"| `{other}` | {percent(status(other))}% |")

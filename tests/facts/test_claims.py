@@ -52,7 +52,7 @@ NOTES = Path(os.environ.get("PYTORCH_NOTES", ROOT.parent / "shared/source/pytorc
 NONE_KINDS = {"heading", "references", "narrative", "pointer"}
 EVIDENCE_KINDS = {"output", "test", "source", "notes", "cites", "compat"}
 COMPAT = ROOT / "compat"
-COMPAT_POINTER = re.compile(r"(\d+\.\d+\.\d+)\.json::(\S+) (passed|failed|skipped)(?:: (.+))?", re.S)
+COMPAT_POINTER = re.compile(r"(\d+\.\d+\.\d+)\.json::(\S+) (passed|failed|skipped)(?:: (.+))?", re.DOTALL)
 FIXED_SOURCE = re.compile(
     r"^https://github\.com/[\w.-]+/[\w.-]+/blob/(?:[0-9a-f]{40}|v\d+\.\d+\.\d+(?:\.\d+)?)/[^#\s]+#L\d+(?:-L\d+)?$"
     r"|^https://(?:docs\.)?pytorch\.org/docs/\d+\.\d+(?:\.\d+)?/\S+$"
@@ -84,7 +84,7 @@ def _only_references(text: str) -> bool:
         s = line.strip()
         if not s or s.startswith("#"):
             continue
-        if not (re.match(r"^(\d+\.|[-*])\s", s) or line.startswith("   ")) and "](" not in s:
+        if not (re.match(r"^(\d+\.|[-*])\s", s) or line.startswith("   ")) and "](" not in s:  # noqa: SIM102 - two reasons, two conditions
             if not s.lower().startswith(("related topics", "相关主题", "on this site", "本站")):
                 return False
     return True
@@ -106,7 +106,7 @@ def register_problems(register: dict, nbs: dict, notes_text: str | None, facts_d
                 problems.append(f"claims.yml: {topic}: two entries for cell {e.get('cell')}")
             by_id[e.get("cell")] = e
         ids = [c.get("id") for c in zh.cells]
-        for n, (zc, ec) in enumerate(zip(zh.cells, en.cells), start=1):
+        for n, (zc, ec) in enumerate(zip(zh.cells, en.cells, strict=False), start=1):
             if zc.cell_type != "markdown":
                 continue
             where = f"notebooks/zh/{topic}.ipynb cell {n} ({zc.id})"
@@ -130,7 +130,7 @@ def register_problems(register: dict, nbs: dict, notes_text: str | None, facts_d
                 elif kind == "references" and not _only_references(ec.source):
                     problems.append(f"{where}: marked 'none: references' but has lines that are not references")
                 elif kind in ("narrative", "pointer"):
-                    body = "\n".join(l for l in ec.source.splitlines() if not l.lstrip().startswith("#"))
+                    body = "\n".join(ln for ln in ec.source.splitlines() if not ln.lstrip().startswith("#"))
                     if "$" in body:
                         problems.append(f"{where}: marked 'none: {kind}' but contains math; register its claims")
                     if _sentences(body) > 3:
@@ -199,6 +199,7 @@ def _evidence_problem(what, kind, ptr, topic, ids, zh, n, notes_text, facts_dir,
 def _compat_problem(what, ptr, topic, zh, compat_dir, facts_dir, cache) -> list[str]:
     """A `compat:` pointer resolves when the committed record says what the pointer says."""
     import json
+
     from tools.notebooks import code_key
     m = COMPAT_POINTER.fullmatch(ptr.strip())
     if not m:
@@ -280,6 +281,7 @@ def planted(tmp_path):
 
 def _edit(root, lang, cell_id, new_source=None, insert_after=None):
     import nbformat
+
     from tools.notebooks import write_notebook
     path = root / lang / "init.ipynb"
     nb = read_notebook(path)
@@ -297,8 +299,8 @@ def test_a_planted_sentence_in_a_registered_cell_fails(planted):
     _edit(planted, "en", "init-03", read_notebook(planted / "en" / "init.ipynb").cells[3].source
           + "\n\nEvery function in `torch.nn.init` is differentiable.")
     problems = register_problems(register, pages(planted), None)
-    assert problems == ["notebooks/en/init.ipynb cell 4 (init-03): text changed since its claims were registered; "
-                        "re-read them in claims.yml and refresh the fingerprint"]
+    assert problems == [("notebooks/en/init.ipynb cell 4 (init-03): text changed since its claims were registered; "
+                         "re-read them in claims.yml and refresh the fingerprint")]
 
 
 def test_a_planted_cell_without_an_entry_fails(planted):
@@ -332,6 +334,7 @@ def test_dangling_evidence_fails(planted):
 def test_a_compat_pointer_must_match_the_record(planted, tmp_path):
     """A version claim resolves only when the committed record says so: outcome, excerpt, current code."""
     import json
+
     from tools.notebooks import code_key
     nbs = pages(planted)
     key = code_key(nbs["init"][0])
@@ -364,7 +367,7 @@ def refresh(path: Path = REGISTER) -> list[str]:
     nbs = pages()
     changed = []
     for topic, (zh, en) in nbs.items():
-        for n, (zc, ec) in enumerate(zip(zh.cells, en.cells), start=1):
+        for n, (zc, ec) in enumerate(zip(zh.cells, en.cells, strict=False), start=1):
             if zc.cell_type != "markdown":
                 continue
             pat = re.compile(rf'(- cell: {re.escape(zc.id)}\n\s+n: )(\d+)(\n\s+fingerprint: \{{zh: ")(\w*)(", en: ")(\w*)("\}})')

@@ -101,7 +101,7 @@ def test_iterable_loop_of_the_notes_raises_at_the_end():
     got = []
     with pytest.raises(RuntimeError, match="generator raised StopIteration"):
         for b in notes(Stream(), loader.batch_sampler, default_collate):
-            got.append(b)
+            got.append(b)  # noqa: PERF402 - the loop is the fact: iterating the sampler by hand
     assert len(got) == 3 and len(list(loader)) == 4
     assert [b.tolist() for b in DataLoader(Stream(), batch_size=3, drop_last=True)] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
 
@@ -158,7 +158,7 @@ def test_worker_order_in_the_figure():
             return i, get_worker_info().id
 
     class UnevenShards(IterableDataset):
-        shards = [range(0, 8), range(8, 10)]
+        shards = (range(8), range(8, 10))
 
         def __iter__(self):
             wid = get_worker_info().id

@@ -43,8 +43,8 @@ def test_signature_against_the_notes():
     assert params["prefetch_factor"].default is None  # the notes: 2
     kw_only = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
     assert kw_only == {"prefetch_factor", "persistent_workers", "pin_memory_device", "in_order"}
-    unchanged = dict(batch_size=1, sampler=None, batch_sampler=None, num_workers=0, collate_fn=None,
-                     pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None, persistent_workers=False)
+    unchanged = {"batch_size": 1, "sampler": None, "batch_sampler": None, "num_workers": 0, "collate_fn": None,
+                 "pin_memory": False, "drop_last": False, "timeout": 0, "worker_init_fn": None, "persistent_workers": False}
     assert {n: params[n].default for n in unchanged} == unchanged
 
 
@@ -110,7 +110,7 @@ def test_mutually_exclusive_options_and_iterable_restrictions():
         DataLoader(range(10), batch_size=4, batch_sampler=[[0, 1]])
     with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
         DataLoader(range(10), sampler=range(10), shuffle=True)
-    for kwargs in (dict(sampler=range(3)), dict(batch_sampler=[[0, 1]]), dict(shuffle=True)):
+    for kwargs in ({"sampler": range(3)}, {"batch_sampler": [[0, 1]]}, {"shuffle": True}):
         with pytest.raises(ValueError, match="DataLoader with IterableDataset: expected unspecified"):
             DataLoader(Stream(3), **kwargs)
     DataLoader(Stream(3), shuffle=False)  # accepted
@@ -137,7 +137,7 @@ def test_custom_samplers_as_on_the_page():
 @needs_fork
 def test_iterable_dataset_duplicates_with_workers_and_sharding_fixes_it():
     loader = DataLoader(Stream(10), batch_size=None, num_workers=2, multiprocessing_context="fork")
-    assert collections.Counter(loader) == {i: 2 for i in range(10)}
+    assert collections.Counter(loader) == dict.fromkeys(range(10), 2)
 
     class Sharded(Stream):
         def __iter__(self):

@@ -1,8 +1,8 @@
 """Facts stated in the prose of notebooks/*/internals.ipynb that the notebook does not print live."""
-import types
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest

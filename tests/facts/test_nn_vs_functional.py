@@ -9,7 +9,7 @@ import torch.nn.functional as F
 def test_old_style_super_still_works():
     class MyModel(nn.Module):
         def __init__(self):
-            super(MyModel, self).__init__()
+            super().__init__()
             self.conv = nn.Conv2d(1, 6, 3)
 
     class NewStyle(nn.Module):

@@ -105,7 +105,7 @@ def test_batchnorm_parameters_and_buffers():
 
 def test_assigning_tensor_to_parameter_attribute():
     lin = nn.Linear(2, 2)
-    with pytest.raises(TypeError, match="torch.nn.Parameter or None expected"):
+    with pytest.raises(TypeError, match=r"torch\.nn\.Parameter or None expected"):
         lin.weight = torch.zeros(2, 2)
     held = list(lin.parameters())  # what an optimizer keeps in its param_groups
     old = lin.weight

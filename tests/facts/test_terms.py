@@ -1,15 +1,15 @@
 """The terminology, spelling and figure-glyph lints of tools/terms.py (run by `python -m tools check`)."""
 import io
 
-import matplotlib
+import matplotlib as mpl
 import nbformat
 import pytest
 
-matplotlib.use("svg")
-import matplotlib.pyplot as plt  # noqa: E402
+mpl.use("svg")
+import matplotlib.pyplot as plt
 
-from tools.notebooks import Notebook, all_notebooks, write_notebook  # noqa: E402
-from tools.terms import figure_glyph_problems, glyph_problems_in_svg, load_rules, prose, terms_lint  # noqa: E402
+from tools.notebooks import Notebook, all_notebooks, write_notebook
+from tools.terms import figure_glyph_problems, glyph_problems_in_svg, load_rules, prose, terms_lint
 
 
 def _notebook(tmp_path, lang, *markdown, code=None):

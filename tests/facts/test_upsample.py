@@ -31,7 +31,7 @@ def reference_linear(x, out_len, align_corners):
             src = i * (n - 1) / (out_len - 1)
         else:
             src = min(max((i + 0.5) * n / out_len - 0.5, 0.0), n - 1)
-        lo = min(int(math.floor(src)), n - 1)
+        lo = min(math.floor(src), n - 1)
         hi = min(lo + 1, n - 1)
         w = src - lo
         res.append((1 - w) * x[lo].item() + w * x[hi].item())
@@ -66,7 +66,10 @@ def test_nearest_variants_agree_on_integer_factors(factor):
 
 def test_end_values_kept_by_align_corners_true_and_by_false_only_when_enlarging():
     x = torch.rand(1, 1, 6, dtype=torch.float64)
-    ends = lambda t: (t[0, 0, 0].item(), t[0, 0, -1].item())
+
+    def ends(t: torch.Tensor) -> tuple[float, float]:
+        return t[0, 0, 0].item(), t[0, 0, -1].item()
+
     for size in (3, 4, 11, 48):
         assert ends(F.interpolate(x, size=size, mode="linear", align_corners=True)) == pytest.approx(ends(x))
     for size in (7, 11, 48):       # enlarging: the clamping keeps the ends
