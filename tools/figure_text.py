@@ -350,25 +350,33 @@ def translate_notebooks(folder: Path, lang: str) -> int:
     return sum(translate_notebook(p, lang) for p in sorted(folder.glob("*.ipynb"))) if lang != FIGURE_LANG else 0
 
 
-def missing_strings(lang: str, executed: Path | None = None, extra: list[Path] = (),
-                    table: Table | None = None) -> dict[str, set[str]]:
-    """Per figure (`notebook: cell N (id)` or an SVG file), the strings the table leaves untranslated in
-    `lang`, over the executed notebooks of `executed` (default: build/executed/<FIGURE_LANG>/) and `extra`
-    SVG files (explorer figures)."""
+def built_figures(build: Path | None = None) -> dict[str, str]:
+    """Every figure the last build drew, by where it is shown: the SVG outputs of the executed notebooks
+    (`<topic>: cell N (id)`; code and so figures are the same in every language, the FIGURE_LANG copy is
+    read) and the explorer figures in the explorer cache (`explorer <name>: <file>`)."""
     from tools.paths import BUILD
 
-    table = table or load_table()
-    folder = executed or BUILD / "executed" / FIGURE_LANG
-    found: dict[str, set[str]] = {}
-    for p in sorted(folder.glob("*.ipynb")) if folder.is_dir() else []:
-        nb = json.loads(p.read_text(encoding="utf-8"))
-        for i, cell_id, data in svg_outputs(nb):
+    build = build or BUILD
+    found: dict[str, str] = {}
+    for p in sorted((build / "executed" / FIGURE_LANG).glob("*.ipynb")):
+        for i, cell_id, data in svg_outputs(json.loads(p.read_text(encoding="utf-8"))):
             svg = data["image/svg+xml"]
-            miss = untranslated("".join(svg) if isinstance(svg, list) else svg, lang, table)
-            if miss:
-                found[f"{p.stem}: cell {i} ({cell_id})"] = miss
-    for p in extra:
-        miss = untranslated(p.read_text(encoding="utf-8"), lang, table)
+            found[f"{p.stem}: cell {i} ({cell_id})"] = "".join(svg) if isinstance(svg, list) else svg
+    for entry in sorted((build / "explorers").glob("*/*")):  # build/explorers/<name>/<key>/, as tools/explorers.py files it
+        if entry.is_dir() and (entry / ".complete").is_file():
+            for svg in sorted(entry.glob("*.svg")):
+                found[f"explorer {entry.parent.name}: {svg.name}"] = svg.read_text(encoding="utf-8")
+    return found
+
+
+def missing_strings(lang: str, figures: dict[str, str] | None = None,
+                    table: Table | None = None) -> dict[str, set[str]]:
+    """Per figure, the strings the table leaves untranslated in `lang` (default: every built figure)."""
+    table = table or load_table()
+    figures = built_figures() if figures is None else figures
+    found: dict[str, set[str]] = {}
+    for where, svg in figures.items():
+        miss = untranslated(svg, lang, table)
         if miss:
-            found[str(p)] = miss
+            found[where] = miss
     return found
