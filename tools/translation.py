@@ -156,7 +156,29 @@ def report() -> str:
             if s.untranslated:
                 detail += f"  untranslated cells: {len(s.untranslated)}"
             lines.append(f"  {s.topic:<20} {s.state:<12} {s.translated}/{s.cells} cells{detail}")
-    return "\n".join(lines)
+    return "\n".join(lines + figure_text_report())
+
+
+def figure_text_report() -> list[str]:
+    """The figure-text section of `make translations`: per language, the strings of the built figures
+    (executed notebooks, explorer figures) that figure-text.yml neither translates nor keeps, and the
+    table's own problems (tools/figure_text.py)."""
+    from tools import figure_text
+
+    lines = ["", "figure text (figure-text.yml):"]
+    lines += [f"  {p}" for p in figure_text.table_problems()]
+    if not figure_text.built_figures():
+        return [*lines, "  no built figures yet: `make build` draws them"]
+    for lang in languages():
+        if lang == figure_text.FIGURE_LANG:
+            continue
+        missing = figure_text.missing_strings(lang)
+        strings = sorted({s for found in missing.values() for s in found})
+        lines.append(f"  {lang}: " + (f"{len(strings)} figure string(s) untranslated" if strings
+                                        else "every figure string translated or marked untranslated"))
+        for where, found in missing.items():
+            lines += [f"    {where}: {s!r}" for s in sorted(found)]
+    return lines
 
 
 # The status page -------------------------------------------------------------------------------------
