@@ -237,13 +237,17 @@ def test_the_page_folds_solutions_and_shows_no_run_of_starters(built_site, topic
     from selectolax.lexbor import LexborHTMLParser
 
     for lang in ("zh", "en"):
-        page = LexborHTMLParser((built_site / lang / topic / "index.html").read_text(encoding="utf-8"))
+        path = next(p for p in (built_site / lang / "topics" / topic / "index.html", built_site / lang / topic / "index.html")
+                    if p.exists())
+        page = LexborHTMLParser(path.read_text(encoding="utf-8"))
         folded = page.css("details.solution")
         solutions = [c for c in _executed(built_site, lang, topic).cells if "solution" in c.metadata.get("tags", [])]
         assert len(folded) == len(solutions), f"{lang}/{topic}: {len(folded)} folded solutions for {len(solutions)} solution cells"
         for d in folded:
             assert "open" not in d.attributes and d.css_first("summary").text(strip=True) == summary_text(lang)
             assert d.css_first("div.jp-Cell[id$='-solution']") is not None
+        for cell in page.css("div.celltag_exercise-starter, div.celltag_exercise-check, div.celltag_solution"):
+            assert cell.css_first(".celltoolbar") is None, f"{lang}/{topic}: the tags show on the page"
         for cell in page.css("div.celltag_exercise-starter, div.celltag_exercise-check"):
             assert cell.css_first(".jp-OutputArea") is None, f"{lang}/{topic}: an output area on a starter or check cell"
             prompt = cell.css_first(".jp-InputPrompt")
@@ -262,13 +266,12 @@ def exercise_repo(tmp_path):
             _cell(nb, "t-ex1-solution").source = f"{solution}\n\n{CHECK}"
             nbformat.write(nb, repo / "notebooks" / lang / "t.ipynb")
 
-    repo.write = write
-    return repo
+    return SimpleNamespace(root=repo, write=write)
 
 
 def test_a_wrong_solution_fails_the_build_naming_file_and_cell(exercise_repo):
     exercise_repo.write("answer = 6 * 9  # a planted mistake")
-    proc = run_tools(exercise_repo, "execute", check=False)
+    proc = run_tools(exercise_repo.root, "execute", check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "notebooks/zh/t.ipynb: cell 8 failed" in proc.stderr, proc.stderr
     assert "SelfCheckError" in proc.stderr and "✗ answer: 54 ≠ 42" in proc.stderr, proc.stderr
@@ -276,8 +279,8 @@ def test_a_wrong_solution_fails_the_build_naming_file_and_cell(exercise_repo):
 
 def test_a_right_solution_passes_and_the_starter_is_never_run(exercise_repo):
     exercise_repo.write("answer = 6 * 7")
-    run_tools(exercise_repo, "execute")
-    nb = read_notebook(exercise_repo / "build/executed/zh/t.ipynb")
+    run_tools(exercise_repo.root, "execute")
+    nb = read_notebook(exercise_repo.root / "build/executed/zh/t.ipynb")
     assert _cell(nb, "t-ex1-starter").outputs == [] and _cell(nb, "t-ex1-starter").execution_count is None
     assert "✓ answer" in "".join(o.get("text", "") for o in _cell(nb, "t-ex1-solution").outputs)
 
@@ -297,7 +300,7 @@ def test_every_runner_skips_starters():
 # The site transform -------------------------------------------------------------------------------------
 
 PAGE = ('<div class="jp-Notebook">'
-        '<div class="jp-Cell jp-CodeCell celltag_exercise-check"><div id="cell-id=t-ex1-check" class="jp-Cell jp-CodeCell celltag_exercise-check">check</div></div>'
+        '<div class="jp-Cell jp-CodeCell celltag_exercise-check"><div id="cell-id=t-ex1-check" class="jp-Cell jp-CodeCell celltag_exercise-check"><div class="celltoolbar">skip-execution</div>check</div></div>'
         '<div class="jp-Cell jp-CodeCell celltag_solution"><div id="cell-id=t-ex1-solution" class="jp-Cell jp-CodeCell celltag_solution">'
         '<pre>a &lt; b</pre></div></div>'
         '<div class="jp-Cell jp-MarkdownCell"><div id="cell-id=t-ex2" class="jp-Cell jp-MarkdownCell"><p>next</p></div></div>'
@@ -322,6 +325,7 @@ def test_fold_solutions_wraps_the_solution_cell_in_a_closed_details(lang):
     order = [n.attributes.get("id") for n in out.css("div.jp-Cell[id]")]
     assert order == ["cell-id=t-ex1-check", "cell-id=t-ex1-solution", "cell-id=t-ex2"]  # in place
     assert folded_html(out.html, lang, NB).count("<details") == 1  # folding again changes nothing
+    assert "celltoolbar" not in out.html and "skip-execution" not in out.html  # the tag chips are gone
 
 
 def test_fold_solutions_leaves_markdown_pages_alone_and_names_a_missing_cell():

@@ -261,15 +261,20 @@ def fold_solutions(root, ctx) -> None:
     `id="cell-id=<id>"` nbconvert gives each cell, so a change in how the renderer marks tags cannot leave a
     solution silently unfolded: a solution cell that is not on the page exactly once fails the build.
     The summary is kept out of the search index (`data-search-exclude`): "Solution" after every exercise
-    would only be noise there.
+    would only be noise there. The tag chips mkdocs-jupyter draws above a tagged cell ("skip-execution",
+    "exercise-starter", "solution") are removed from the exercise cells: they are the build's business.
     """
     if getattr(ctx, "nb", None) is None:
         return
+    cells = {n.attributes.get("id"): n for n in root.css("div.jp-Cell[id]")}
+    for c in (ctx.nb["cells"] if isinstance(ctx.nb, dict) else ctx.nb.cells):
+        if EXERCISE_TAGS & set(_tags(c)) and (node := cells.get(f"cell-id={c.get('id')}")) is not None:
+            for bar in _outer_cell(node).css(".celltoolbar"):  # mkdocs-jupyter shows the tags as chips:
+                bar.decompose()  # "skip-execution" is the build's business, not the reader's
     wanted = _solution_ids(ctx.nb)
     if not wanted:
         return
     label = summary_text(ctx.lang)
-    cells = {n.attributes.get("id"): n for n in root.css("div.jp-Cell[id]")}
     for cid in wanted:
         found = cells.get(f"cell-id={cid}")
         if found is None:
