@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
 from tools.code_markup import slim_code_cells, styled_token_classes
 
@@ -27,8 +28,15 @@ def test_styled_classes_are_read_from_the_stylesheet():
     assert styled_token_classes(CSS) == {"k", "p", "pm"}
 
 
+def _slim(html: str, styled: set[str]) -> str:
+    """`slim_code_cells` works on the page's parsed tree: parse the fixture, slim it, serialize it."""
+    doc = LexborHTMLParser(f"<body>{html}")
+    slim_code_cells(doc.body, styled)
+    return doc.body.inner_html
+
+
 def test_plain_tokens_are_unwrapped_and_styled_ones_kept():
-    out = slim_code_cells(CELL, {"k", "p"})
+    out = _slim(CELL, {"k", "p"})
     assert '<pre id="cell-3"><span class="k">import</span> torch<span class="p">(</span>&lt;<span class="p">)</span>\n</pre>' in out
     assert "clipboard-copy-txt" not in out and 'for="cell-3"' in out
     assert out.count("<div") == out.count("</div>"), "the markup stays balanced"
@@ -36,4 +44,11 @@ def test_plain_tokens_are_unwrapped_and_styled_ones_kept():
 
 @pytest.mark.parametrize("html", ["<p>no code here</p>", '<pre><span class="n">x</span></pre>'])
 def test_other_markup_is_left_alone(html):
-    assert slim_code_cells(html, {"k"}) == html
+    assert _slim(html, {"k"}) == html
+
+
+def test_a_copy_without_its_button_is_kept():
+    """Only a hidden copy that a button in the same editor reads is replaced by the <pre>."""
+    cell = CELL.replace('for="cell-3"', 'for="cell-9"')
+    out = _slim(cell, {"k", "p"})
+    assert 'class="clipboard-copy-txt" id="cell-3"' in out and "<pre>" in out

@@ -9,8 +9,9 @@ mkdocs-jupyter repeats each cell's source in a hidden <div> for its copy button.
   text (the styled classes are read from that stylesheet, so a theme that colours names keeps them);
 - the copy button copies the highlighted <pre> itself (it gets the hidden copy's id) and the copy goes.
 
-No library does this: it is a rewrite of nbconvert's and mkdocs-jupyter's own markup, done with regular
-expressions because that markup is regular (flat token spans, escaped text, one <pre> per code cell).
+No library does this: it is a rewrite of nbconvert's and mkdocs-jupyter's own markup, on the page's parsed
+tree (tools/site_hooks.py parses each page once). The stylesheet is read with tinycss2; the patterns below
+run over CSS selectors, not over HTML.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import re
 from collections.abc import Set
 
 import tinycss2
+from selectolax.lexbor import LexborNode
 from tinycss2.ast import QualifiedRule
 
 #: Where pygments puts a code cell's highlighted source (mkdocs-jupyter's class for it).
@@ -50,21 +52,38 @@ def styled_token_classes(css: str) -> frozenset[str]:
     return frozenset(cls for cls, decls in rules if decls - base)
 
 
-_CODE_BLOCK = re.compile(rf'(<div class="{HIGHLIGHT_CLASS}[^"]*"><pre>)(?P<code>.*?)(</pre>)', re.S)
-_TOKEN = re.compile(r'<span class="(?P<cls>[\w-]+)">(?P<text>[^<]*)</span>|<span></span>')
+def _unwrap_plain_tokens(pre: LexborNode, styled: Set[str]) -> None:
+    """pygments' token <span>s in one <pre>: a span of one class that the stylesheet does not style becomes
+    its bare text, an empty `<span></span>` (pygments' first token) goes."""
+    for span in pre.css("span"):
+        attrs = span.attributes
+        if any(True for _ in span.iter()):
+            continue  # it holds elements: not a flat token
+        if not attrs and not span.text(deep=True):
+            span.decompose()
+        elif list(attrs) == ["class"] and (cls := attrs["class"] or "") and " " not in cls and cls not in styled:
+            span.unwrap()
 
 
-def _unwrap_plain_tokens(code: str, styled: Set[str]) -> str:
-    return _TOKEN.sub(lambda m: m.group(0) if m["cls"] in styled else (m["text"] or ""), code)
+def _copy_from_pre(copy: LexborNode) -> None:
+    """mkdocs-jupyter's hidden source copy (`div.clipboard-copy-txt#ID`, read by `clipboard-copy[for=ID]`)
+    goes; its id moves to the highlighted <pre> of the same editor, which the button then copies."""
+    editor, ident = copy.parent, copy.attributes.get("id") or ""
+    if editor is None or "CodeMirror" not in (editor.attributes.get("class") or "").split():
+        return
+    pre = editor.css_first(f"div.{HIGHLIGHT_CLASS} > pre")
+    button = next((b for b in editor.css("clipboard-copy") if b.attributes.get("for") == ident), None)
+    if pre is None or button is None or "id" in pre.attributes:
+        return
+    pre.attrs["id"] = ident
+    if copy.prev is not None and copy.prev.is_text_node and not (copy.prev.text_content or "").strip():
+        copy.prev.decompose()  # the line break before it
+    copy.decompose()
 
 
-_COPY_SOURCE = re.compile(
-    r'(?P<head><div class="CodeMirror cm-s-jupyter">.*?<clipboard-copy[^>]*\bfor="(?P<id>[\w-]+)".*?'
-    rf'<div class="{HIGHLIGHT_CLASS}[^"]*"><pre)>(?P<body>.*?</pre></div>)\s*'
-    r'<div class="clipboard-copy-txt" id="(?P=id)">[^<]*</div>', re.S)
-
-
-def slim_code_cells(html: str, styled: Set[str]) -> str:
-    """The page's code cells with plain tokens unwrapped and the copy button pointed at the <pre>."""
-    html = _CODE_BLOCK.sub(lambda m: m.group(1) + _unwrap_plain_tokens(m["code"], styled) + m.group(3), html)
-    return _COPY_SOURCE.sub(lambda m: f'{m["head"]} id="{m["id"]}">{m["body"]}', html)
+def slim_code_cells(root: LexborNode, styled: Set[str]) -> None:
+    """The code cells under `root`, in place: plain tokens unwrapped and the copy button pointed at the <pre>."""
+    for pre in root.css(f"div.{HIGHLIGHT_CLASS} > pre"):
+        _unwrap_plain_tokens(pre, styled)
+    for copy in root.css("div.clipboard-copy-txt[id]"):
+        _copy_from_pre(copy)

@@ -16,7 +16,6 @@ Everything here is a pure function of its arguments, so tests can check it witho
 """
 from __future__ import annotations
 
-import html as htmllib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 #: BCP 47 tags where the site's short language code is not precise enough: Material's "zh" strings are
 #: Simplified Chinese (overrides/partials/language.html writes the same tag into <html lang>).
@@ -128,11 +127,11 @@ def _collapse(text: str) -> str:
                    if not (ch == " " and _width(text[i - 1]) == 2 and _width(text[i + 1]) == 2))
 
 
-def first_paragraph(content_html: str, min_width: int = DESCRIPTION_MIN_WIDTH) -> str:
-    """Plain text of the page's first prose paragraph (continued with the next ones while narrower than
-    `min_width`), or "" when the page has none. Notices, execution stamps, outputs, tables and admonitions
-    are not prose."""
-    doc = LexborHTMLParser(content_html, is_fragment=True)
+def first_paragraph_of(root: LexborNode, min_width: int = DESCRIPTION_MIN_WIDTH) -> str:
+    """Plain text of the first prose paragraph under `root` (continued with the next ones while narrower
+    than `min_width`), or "" when there is none. Notices, execution stamps, outputs, tables and admonitions
+    are not prose. `root` is left as it is (the work is done on a copy)."""
+    doc = root.clone()
     for selector in _NOT_PROSE:
         for node in doc.css(selector):
             node.decompose()
@@ -145,6 +144,16 @@ def first_paragraph(content_html: str, min_width: int = DESCRIPTION_MIN_WIDTH) -
         if sum(map(_width, " ".join(parts))) >= min_width:
             break
     return " ".join(parts)
+
+
+def first_paragraph(content_html: str, min_width: int = DESCRIPTION_MIN_WIDTH) -> str:
+    """`first_paragraph_of` a page's content given as HTML text."""
+    return first_paragraph_of(LexborHTMLParser(f"<body>{content_html}").body, min_width)
+
+
+def plain_title(title: str) -> str:
+    """A page title as plain text (mkdocs-jupyter's titles may carry inline markup such as <code>)."""
+    return LexborHTMLParser(f"<body>{title}").body.text(deep=True).strip()
 
 
 def description(content_html: str, fallback: str, width: int = DESCRIPTION_WIDTH) -> str:
@@ -166,12 +175,6 @@ def robots_txt(root: str) -> str:
     """robots.txt for the site root: everything may be crawled; the sitemap index is named. (Crawlers read
     it only at a host's root: it applies where the site is served from a domain of its own.)"""
     return f"User-agent: *\nAllow: /\n\nSitemap: {root}sitemap.xml\n"
-
-
-def head_links(alts: Iterable[Alternate]) -> str:
-    """<link rel="alternate" hreflang> lines for a hand-written page (the root chooser)."""
-    return "".join(f'<link rel="alternate" hreflang="{htmllib.escape(a.hreflang)}" href="{htmllib.escape(a.href)}">\n'
-                   for a in alts)
 
 
 def source_has_page(root_dir: Path, lang: str, src_path: str, source_lang: str, generated: Iterable[str]) -> bool:

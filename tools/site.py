@@ -17,7 +17,6 @@ import ctypes
 import ctypes.util
 import errno
 import hashlib
-import html
 import json
 import logging
 import os
@@ -211,30 +210,6 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-ROOT_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>PyTorch Docs Notes · PyTorch 文档笔记</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="description" content="{description}">
-<link rel="canonical" href="{root}">
-{alternates}<script>
-  // Pick the reader's language when we have it, else the source language.
-  var langs = {langs};
-  var want = (navigator.languages || [navigator.language || ""]).map(function (l) {{ return l.slice(0, 2).toLowerCase(); }});
-  var lang = want.find(function (l) {{ return langs.indexOf(l) >= 0; }}) || langs[0];
-  location.replace(lang + "/");
-</script>
-<meta http-equiv="refresh" content="2; url={first}/">
-</head>
-<body>
-<ul>{links}</ul>
-</body>
-</html>
-"""
-
-
 def site_root_url() -> str:
     """The URL the language folders hang from: mkdocs.yml's site_url (SITE_URL when set), with a final /."""
     from mkdocs.utils.yaml import yaml_load
@@ -248,6 +223,7 @@ def write_root(langs: list[str]) -> None:
     hreflang alternates: it is the x-default of the home pages); sitemap.xml, the index of the languages'
     sitemaps; robots.txt naming it; and 404.html, the source language's bilingual not-found page, which a
     host such as GitHub Pages serves for every missing URL."""
+    import jinja2
     from mkdocs.utils.yaml import yaml_load
 
     from tools import seo
@@ -258,11 +234,13 @@ def write_root(langs: list[str]) -> None:
     for lang in langs:
         with open(config_file(lang), encoding="utf-8") as f:
             descriptions.append(str(yaml_load(f).get("site_description") or ""))
-    home_alternates = seo.alternates(root, "", langs, lambda lang: True, default_lang=SOURCE_LANG)
-    links = "".join(f'<li><a href="{lang}/" hreflang="{seo.hreflang(lang)}">{lang}</a></li>' for lang in langs)
-    page = add_csp(ROOT_PAGE.format(langs=repr(langs).replace("'", '"'), first=langs[0], links=links,
-                                    description=html.escape(" · ".join(d for d in descriptions if d)),
-                                    root=html.escape(root), alternates=seo.head_links(home_alternates)))
+    # overrides/root.html, autoescaped: the descriptions come from the configs' strings.
+    templates = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "overrides"), autoescape=True,
+                                   keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    page = add_csp(templates.get_template("root.html").render(
+        langs=langs, root=root, description=" · ".join(d for d in descriptions if d),
+        alternates=seo.alternates(root, "", langs, lambda lang: True, default_lang=SOURCE_LANG),
+        links=[{"lang": lang, "href": f"{lang}/", "hreflang": seo.hreflang(lang)} for lang in langs]))
     write_text_atomic(SITE / "index.html", page)
     write_text_atomic(SITE / "sitemap.xml", seo.sitemap_index(root, langs))
     write_text_atomic(SITE / "robots.txt", seo.robots_txt(root))
