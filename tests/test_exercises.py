@@ -372,3 +372,20 @@ def test_selfcheck_messages():
         with pytest.raises(err) as e:
             ns[fn](*args)
         assert str(e.value) == message
+
+
+def test_a_skip_execution_tag_is_part_of_the_code_key_and_of_a_cached_run():
+    """jupyter-cache matches on sources only; tagging a cell `skip-execution` must still re-execute it."""
+    from tools.notebooks import code_key, code_view, ran_as_expected
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("x")],
+                                  metadata=copy.deepcopy(KERNEL))
+    tagged = copy.deepcopy(nb)
+    tagged.cells[1].metadata["tags"] = ["skip-execution"]
+    assert code_key(nb) != code_key(tagged)
+    assert code_view(tagged).cells[1].metadata["tags"] == ["skip-execution"]
+    ran = copy.deepcopy(nb)
+    ran.cells[0].execution_count, ran.cells[1].execution_count = 1, 2
+    assert ran_as_expected(ran)
+    ran.cells[1].metadata["tags"] = ["skip-execution"]  # an execution made before the tag: stale now
+    assert not ran_as_expected(ran)

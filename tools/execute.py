@@ -35,7 +35,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tools import recorded
 from tools.checks import missing_alt_text
-from tools.notebooks import BuildError, Notebook, all_notebooks, code_key, code_sources, code_view, write_notebook
+from tools.notebooks import (
+    BuildError,
+    Notebook,
+    all_notebooks,
+    code_key,
+    code_sources,
+    code_view,
+    is_skipped,
+    ran_as_expected,
+    write_notebook,
+)
 from tools.paths import BUILD, ROOT, SOURCE_LANG
 from tools.run import run_notebook
 from tools.safety import lint_notebook
@@ -166,6 +176,10 @@ class ExecutionCache:
             nbformat.validate(executed)
             if code_sources(executed) != code_sources(view):
                 raise ValueError("its code is not the code it is filed under")
+            # jupyter-cache matches on sources only; a `skip-execution` tag added or removed since must re-run
+            if [is_skipped(c) for c in executed.cells] != [is_skipped(c) for c in view.cells] \
+                    or not ran_as_expected(executed):
+                raise ValueError("its cells ran or were skipped otherwise than the cells' tags say now")
             stamp = dict(record.data)
             if missing := _STAMP_KEYS - stamp.keys():
                 raise ValueError(f"its stamp lacks {', '.join(sorted(missing))}")
@@ -183,10 +197,10 @@ class ExecutionCache:
         """File an execution the build made (never anything a kernel wrote: kernels cannot see the cache)."""
         bundle = CacheBundleIn(code_view(executed, keep_outputs=True), uri=uri, data=stamp)
         try:
-            self.cache.cache_notebook_bundle(bundle, overwrite=True)
+            self.cache.cache_notebook_bundle(bundle, overwrite=True, check_validity=False)
         except Exception as e:  # noqa: BLE001 - _recover re-raises anything that is not a database error
             self._recover(e)
-            self.cache.cache_notebook_bundle(bundle, overwrite=True)
+            self.cache.cache_notebook_bundle(bundle, overwrite=True, check_validity=False)
 
 
 def merge_outputs(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -94,6 +94,21 @@ def code_sources(nb: NotebookNode) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "code"]
 
 
+#: The cell tag nbclient (and so every runner here) honours by not executing the cell.
+SKIP_TAG = "skip-execution"
+
+
+def is_skipped(cell: NotebookNode) -> bool:
+    """Whether the runners leave this code cell unexecuted (the exercises' starter and check cells)."""
+    return SKIP_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def ran_as_expected(executed: NotebookNode) -> bool:
+    """Whether every code cell ran except those the runner skips (and blank ones, which nbclient skips too)."""
+    return all((c.execution_count is not None) == (not is_skipped(c) and bool(c.source.strip()))
+               for c in executed.cells if c.cell_type == "code")
+
+
 def code_view(nb: NotebookNode, keep_outputs: bool = False) -> NotebookNode:
     """The part of a notebook that decides its outputs: code cells (without metadata) and the kernelspec.
 
@@ -105,6 +120,8 @@ def code_view(nb: NotebookNode, keep_outputs: bool = False) -> NotebookNode:
     for cell in nb.cells:
         if cell.cell_type == "code":
             new = nbformat.v4.new_code_cell(cell.source)
+            if is_skipped(cell):  # kept so a cached execution can be checked against it (execute.lookup)
+                new.metadata["tags"] = [SKIP_TAG]
             if keep_outputs:
                 new.outputs, new.execution_count = copy.deepcopy(cell.outputs), cell.execution_count
             view.cells.append(new)
@@ -115,8 +132,12 @@ def code_key(nb: NotebookNode) -> str:
     """A short, stable fingerprint of a notebook's code (see `code_view`)."""
     h = hashlib.sha256()
     h.update(json.dumps(nb.metadata.get("kernelspec", {}), sort_keys=True).encode())
-    for src in code_sources(nb):
-        h.update(b"\x00cell\x00" + src.encode())
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        # A cell the runner skips (nbclient's `skip-execution` tag: the exercises' starter and check cells)
+        # produces no output, so skipping is part of what decides the outputs: tagging a cell re-executes.
+        h.update((b"\x00skip\x00" if is_skipped(cell) else b"\x00cell\x00") + cell.source.encode())
     return h.hexdigest()[:16]
 
 
