@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tools import generated_pages
+from tools import figure_text, generated_pages
 from tools.notebooks import BuildError, languages
 from tools.paths import BUILD, DOCS, NOTEBOOKS, ROOT, SITE, SOURCE_LANG, config_file
 
@@ -65,6 +65,7 @@ def assemble(lang: str, executed: Path) -> Path:
     for nb in sorted((executed / lang).glob("*.ipynb")):
         if (NOTEBOOKS / lang / nb.name).is_file():  # only current topics, whatever the executed tree holds
             shutil.copy2(nb, dst / "topics" / nb.name)
+    figure_text.translate_notebooks(dst / "topics", lang)  # figures are drawn in English; figure-text.yml
     generated_pages.write_all(lang, dst)
     return dst
 

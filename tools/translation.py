@@ -172,12 +172,17 @@ def figure_text_report() -> list[str]:
     for lang in languages():
         if lang == figure_text.FIGURE_LANG:
             continue
-        missing = figure_text.missing_strings(lang)
-        strings = sorted({s for found in missing.values() for s in found})
-        lines.append(f"  {lang}: " + (f"{len(strings)} figure string(s) untranslated" if strings
-                                        else "every figure string translated or marked untranslated"))
-        for where, found in missing.items():
-            lines += [f"    {where}: {s!r}" for s in sorted(found)]
+        places: dict[str, dict[str, int]] = {}  # string -> where it is drawn -> how many figures
+        for where, found in figure_text.missing_strings(lang).items():
+            shown = where.partition(":")[0] if where.startswith("explorer ") else where  # explorers: one line each
+            for s in found:
+                places.setdefault(s, {}).setdefault(shown, 0)
+                places[s][shown] += 1
+        lines.append(f"  {lang}: " + (f"{len(places)} figure string(s) untranslated (add them to figure-text.yml)"
+                                        if places else "every figure string translated or marked untranslated"))
+        for s in sorted(places):
+            where = ", ".join(w + (f" ({n} figures)" if n > 1 else "") for w, n in places[s].items())
+            lines.append(f"    {s!r}: {where}")
     return lines
 
 
