@@ -186,7 +186,7 @@ def alt_texts(graph: dict, steps: list[dict], k: int) -> dict[str, str]:
         en = f"Backward step {k} of {n}: AccumulateGrad of {node['param']} adds the gradient {vals} into {node['param']}.grad."
         zh = f"反向传播第 {k} 步（共 {n} 步）：{node['param']} 的 AccumulateGrad 把梯度 {vals} 累加进 {node['param']}.grad。"
     else:
-        sent = [(graph["nodes"][b], g) for b, g in zip(node["next"], step["sent"]) if b is not None]
+        sent = [(graph["nodes"][b], g) for b, g in zip(node["next"], step["sent"], strict=True) if b is not None]
         parts_en = [f"{tuple(g.shape)} {' '.join(fmt(g))} to {display(t)}" for t, g in sent]
         parts_zh = [f"{tuple(g.shape)} {' '.join(fmt(g))} 给 {display(t)}" for t, g in sent]
         en = f"Backward step {k} of {n}: {node['name']} runs and sends the gradients " + "; ".join(parts_en) + "."
@@ -212,11 +212,11 @@ def step_data(graph: dict, steps: list[dict], k: int) -> dict:
                            "values": values(step["grad"])}]
     else:
         data["writes"] = [{"to": b, "to_node": graph["nodes"][b]["name"], "shape": list(g.shape), "values": values(g)}
-                          for b, g in zip(node["next"], step["sent"]) if b is not None]
+                          for b, g in zip(node["next"], step["sent"], strict=True) if b is not None]
     return data
 
 
-def main(out: Path = Path("."), only: dict | None = None) -> dict:
+def main(out: Path = Path(), only: dict | None = None) -> dict:
     """Record the backward pass and write every step's figure (or, with `only`, that step's) and
     variants.json into `out`."""
     torch.set_num_threads(1)

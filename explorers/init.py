@@ -20,13 +20,13 @@ import json
 import math
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+mpl.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from torch import nn
 
 NAME = "init"
 AFTER_CELL = "init-20"  # the page's figure of activations and gradients through a deep ReLU network
@@ -196,7 +196,7 @@ def alt_texts(init: str, nonlinearity: str, data: dict) -> dict[str, str]:
     return {"en": en, "zh": zh}
 
 
-def main(out: Path = Path("."), only: dict | None = None) -> dict:
+def main(out: Path = Path(), only: dict | None = None) -> dict:
     """Run every variant (or, with `only`, the one with those params: tests recompute one and compare it)
     and write the figures and variants.json into `out`."""
     torch.set_num_threads(1)  # one thread: the same sums in the same order on every run

@@ -84,7 +84,7 @@ class Table:
             m = entry.pattern.fullmatch(text)
             if m and lang in entry.translations:
                 values = {k: (self.lookup(v, lang) if v in self.exact else v) or v for k, v in m.groupdict().items()}
-                return _PLACEHOLDER.sub(lambda p: values[p.group(1)], entry.translations[lang])
+                return _PLACEHOLDER.sub(lambda p, values=values: values[p.group(1)], entry.translations[lang])
         return None
 
     def covers(self, text: str, lang: str) -> bool:
