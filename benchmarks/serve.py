@@ -32,11 +32,9 @@ sys.path.insert(0, str(ROOT))
 from tools.paths import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 IGNORE = shutil.ignore_patterns(".venv", ".git", "build", "site", "__pycache__", ".pytest_cache", "node_modules", ".cache")
-#: The page is painted with the text: in the DOM of the loaded page, then two animation frames.
-VISIBLE_JS = """(marker) => new Promise((done) => {
-  if (!document.body || !document.body.textContent.includes(marker)) return done(false);
-  requestAnimationFrame(() => requestAnimationFrame(() => done(true)));
-})"""
+#: The page shows the text: it is in the DOM of the loaded page, and two animation frames later it is painted.
+VISIBLE_JS = "(marker) => !!document.body && document.body.textContent.includes(marker)"
+PAINTED_JS = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
 class Server:
@@ -115,7 +113,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--topic", default="parameter")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary copy")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary copy (and serve.log in it)")
+    ap.add_argument("--cache-from", type=Path, default=ROOT, metavar="REPO",
+                    help="seed the copy's execution and render caches from REPO/build (default: this repository)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -123,8 +123,8 @@ def main() -> None:
     repo = tmp / "repo"
     shutil.copytree(ROOT, repo, ignore=IGNORE)
     for cache in ("jupyter-cache", "render-cache"):
-        if (ROOT / "build" / cache).exists():
-            shutil.copytree(ROOT / "build" / cache, repo / "build" / cache)
+        if (args.cache_from / "build" / cache).exists():
+            shutil.copytree(args.cache_from / "build" / cache, repo / "build" / cache)
     t0 = time.perf_counter()
     server = Server(repo)
     results: dict[str, list[tuple[float, int]]] = {}
@@ -154,6 +154,7 @@ def main() -> None:
                             edit(repo / "notebooks" / lang_ / f"{args.topic}.ipynb", "code",
                                  lambda s, m=marker: s + f"\nprint({m!r})")
                     page.wait_for_function(VISIBLE_JS, arg=marker, timeout=600_000, polling=10)
+                    page.evaluate(PAINTED_JS)
                     seconds = time.perf_counter() - t_save
                     lines = quiet(server)
                     executed = sum(1 for line in lines if re.search(r"… executed in", line))
@@ -162,6 +163,7 @@ def main() -> None:
             browser.close()
     finally:
         server.stop()
+        (tmp / "serve.log").write_text("\n".join(server.log) + "\n", encoding="utf-8")
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
