@@ -67,6 +67,7 @@ def assemble(lang: str, executed: Path) -> Path:
             shutil.copy2(nb, dst / "topics" / nb.name)
     figure_text.translate_notebooks(dst / "topics", lang)  # figures are drawn in English; figure-text.yml
     generated_pages.write_all(lang, dst)
+    __import__("tools.explorers", fromlist=["_"]).publish(lang, dst)  # explorers: variants run, checked, copied
     return dst
 
 
