@@ -237,6 +237,8 @@ def test_an_untranslated_page_without_a_title_gets_the_notice_first():
     out, _ = _run("<p>source text</p>", hooks.insert_stamp_and_notice, ctx=ctx)
     notice, text = _doc(out).body.iter()
     assert notice.attributes["class"] == "admonition warning nb-untranslated" and text.text() == "source text"
+    out, _ = _run("", hooks.insert_stamp_and_notice, ctx=ctx)
+    assert [n.attributes["class"] for n in _doc(out).body.iter()] == ["admonition warning nb-untranslated"]
 
 
 def test_a_page_without_execution_or_translation_record_gets_nothing():

@@ -377,14 +377,13 @@ def insert_stamp_and_notice(root: LexborNode, ctx: PageContext) -> None:
     page's title, where a reader sees on what the outputs ran and whether the prose is up to date."""
     if not ctx.is_notebook:
         return
-    nodes = _fragment(_stamp_html(ctx.meta) + _notice_html(ctx.meta))
-    title = root.css_first("h1")
-    for node in nodes if title is not None else reversed(nodes):
+    title, first = root.css_first("h1"), root.child
+    for node in _fragment(_stamp_html(ctx.meta) + _notice_html(ctx.meta)):
         if title is not None:
             title.insert_after(node)  # after the title, then after what was just inserted
             title = title.next
-        elif root.child is not None:
-            root.child.insert_before(node)
+        elif first is not None:
+            first.insert_before(node)  # no title: at the top, in order
         else:
             root.insert_child(node)
 
