@@ -19,6 +19,7 @@ Three checks, each returning messages that name the file, the cell and the offen
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,13 +166,35 @@ COMMON_RANGES = [(0x20, 0x7E), (0xA0, 0x17F), (0x370, 0x3FF), (0x2000, 0x206F), 
                  (0x2190, 0x21FF), (0x2200, 0x22FF)]
 
 
+def _svg_fonts_and_text(svg: str) -> tuple[set[str], str]:
+    """The font families an SVG names (attributes, style attributes, <style> sheets) and the text it draws.
+
+    Parsed as XML (the SVG check in tools/sanitize.py has already refused entities); the regex below reads
+    CSS text only, never markup.
+    """
+    families: set[str] = set()
+    text: list[str] = []
+    for el in ET.fromstring(svg.encode()).iter():
+        tag = el.tag.rsplit("}", 1)[-1]
+        css = " ".join(filter(None, [el.get("style"), el.text if tag == "style" else None]))
+        families.update(_FONT_FAMILY.findall(css))
+        if el.get("font-family"):
+            families.add(el.get("font-family"))
+        if tag == "text":
+            text.append("".join(el.itertext()))
+    return families, "".join(text)
+
+
+_FONT_FAMILY = re.compile(r"font-family:\s*([^;}]+)")
+
+
 def glyph_problems_in_svg(svg: str) -> list[str]:
     """Why some text of this SVG would not render with a reader's fonts (empty when all is well)."""
     found = []
-    for fam in sorted(set(re.findall(r"font-family[:=]\s*['\"]?([^;\"'>]+)", svg))):
+    families, text = _svg_fonts_and_text(svg)
+    for fam in sorted(families):
         if FOREIGN_FONTS.search(fam):
-            found.append(f"names the font '{fam.strip()}', which only matplotlib ships")
-    text = "".join(re.findall(r"<text[^>]*>(.*?)</text>", svg, re.DOTALL))
+            found.append(f"names the font '{fam.strip().strip(chr(39) + chr(34))}', which only matplotlib ships")
     for ch in sorted(set(text)):
         cp = ord(ch)
         if ch in "\n\t" or any(lo <= cp <= hi for lo, hi in COMMON_RANGES):
