@@ -193,10 +193,10 @@ def generate(script: Path, box: Sandbox | None = None, cache: Path | None = None
         seconds = run_generator(script, tmp, box=box)
         spec = validate(tmp, name, display)  # nothing invalid is ever filed
         (tmp / ".complete").write_text(f"{len(spec['variants'])} variants\n")
-        for old in (cache / name).iterdir():  # one entry per explorer: the current one
-            if old != tmp:
+        for old in (cache / name).iterdir():  # one entry per explorer: the current one (runs in flight stay)
+            if old != tmp and not old.name.startswith(".tmp-"):
                 shutil.rmtree(old, ignore_errors=True)
-        os.replace(tmp, folder)
+        os.replace(tmp, folder)  # atomic: a reader sees no entry or a whole one (.complete inside)
         log(f"explorer {name} … generated {len(spec['variants'])} variants in {seconds:.1f} s")
     else:
         log(f"explorer {name} … cached (generator and torch unchanged)")
