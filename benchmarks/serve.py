@@ -91,7 +91,7 @@ class Server:
 def edit(path: Path, kind: str, change) -> None:
     """Change the first markdown cell or the last code cell of a notebook, as an editor saves it."""
     nb = json.loads(path.read_text(encoding="utf-8"))
-    cells = [c for c in nb["cells"] if c["cell_type"] == kind]
+    cells = [c for c in nb["cells"] if c["cell_type"] == kind and "-ex" not in c.get("id", "")]  # not an exercise
     cell = cells[0] if kind == "markdown" else cells[-1]
     src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
     cell["source"] = change(src)

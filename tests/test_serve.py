@@ -87,7 +87,7 @@ class Server:
 def edit(path: Path, kind: str, change) -> None:
     """Change the first markdown cell or the last code cell of a notebook and save it."""
     nb = json.loads(path.read_text(encoding="utf-8"))
-    cells = [c for c in nb["cells"] if c["cell_type"] == kind]
+    cells = [c for c in nb["cells"] if c["cell_type"] == kind and "-ex" not in c.get("id", "")]  # not an exercise
     cell = cells[0] if kind == "markdown" else cells[-1]
     src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
     cell["source"] = change(src)
@@ -139,6 +139,7 @@ def test_classify_maps_each_watched_source_to_what_it_changes():
     assert classify(ROOT / "glossary.yml").kind == "glossary"
     assert classify(ROOT / "snippets/selfcheck.py").kind == "snippet"
     for ignored in ("notebooks/zh/.init.ipynb.swp", "notebooks/zh/init.ipynb~", "notebooks/zh/.ipynb_checkpoints/init-checkpoint.ipynb",
+                    "notebooks/zh/drafts/init.ipynb", "notebooks/init.ipynb",
                     "tools/site.py", "build/serve/docs/zh-1/index.md", "README.md"):
         assert classify(ROOT / ignored) is None, ignored
 
@@ -147,6 +148,26 @@ def test_the_reload_script_is_a_same_origin_file_not_inline_code():
     page = b"<html><head><meta charset=utf-8><title>t</title></head><body>x</body></html>"
     out = _inject(page, "abc:3")
     assert out == page.replace(b"</head>", b'<script src="/__reload.js" data-serve="abc:3" defer></script></head>')
+
+
+WARM_CHECK = """
+import sys
+from mkdocs_jupyter import nbconvert2
+from tools.serve import warm_notebook_rendering
+cold = nbconvert2.nb2html(sys.argv[1])
+applied = warm_notebook_rendering()
+warm = [nbconvert2.nb2html(sys.argv[1]) for _ in range(2)]
+print(applied, cold == warm[0] == warm[1])
+"""
+
+
+def test_warm_notebook_rendering_changes_no_byte_of_a_page():
+    """The dev server's template and highlighting caches (a separate process: they patch the libraries)."""
+    from tools.paths import ROOT
+
+    proc = subprocess.run([sys.executable, "-c", WARM_CHECK, str(ROOT / "notebooks/zh" / f"{TOPIC}.ipynb")],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    assert proc.stdout.strip() == "['code', 'templates'] True", proc.stdout + proc.stderr
 
 
 # ---------------------------------------------------------------------------------------- with a server
@@ -169,6 +190,7 @@ def test_prose_edit_renders_the_page_without_executing_and_the_open_page_reloads
 
 def test_code_edit_executes_exactly_the_edited_topic(repo, server, page):
     marker = "serve-test-code-edit"
+    originals = {lang: (repo / "notebooks" / lang / f"{TOPIC}.ipynb").read_bytes() for lang in ("zh", "en")}
     for lang in ("zh", "en"):  # code is shared: a contributor changes it in every language
         edit(repo / "notebooks" / lang / f"{TOPIC}.ipynb", "code", lambda s: s + f"\nprint({marker!r})")
     page.wait_for_function(VISIBLE_JS, arg=marker, timeout=600_000)
@@ -178,6 +200,9 @@ def test_code_edit_executes_exactly_the_edited_topic(repo, server, page):
     assert any(f"{TOPIC}.ipynb: code changed: executing topic {TOPIC}" in line for line in server.log)
     assert marker in server.get(f"en/topics/{TOPIC}/"), "the English page shows the new output too"
     assert not [line for line in lines if line.startswith("error")], lines
+    for lang, data in originals.items():  # back to the committed code (cached: nothing executes)
+        (repo / "notebooks" / lang / f"{TOPIC}.ipynb").write_bytes(data)
+    server.settle()
 
 
 def test_bad_edits_keep_the_last_good_page_and_name_the_file_and_cell(repo, server, page):
