@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import json
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,8 +21,7 @@ import pytest
 from conftest import KERNEL, ROOT, make_mini_repo, run_tools
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from tools.exercises import (CHECK_FUNCTIONS, check_notebooks, fold_solutions, folded_html, lint_exercises,
-                             summary_text, tag_parity)
+from tools.exercises import CHECK_FUNCTIONS, check_notebooks, fold_solutions, folded_html, lint_exercises, summary_text, tag_parity
 from tools.notebooks import all_notebooks, read_notebook, topics
 from tools.snippets import snippet_text
 
@@ -198,8 +196,8 @@ def test_tags_must_match_across_languages():
     assert tag_parity(zh, en, "notebooks/en/t.ipynb", "notebooks/zh/t.ipynb") == []
     _cell(en, "t-ex1-check").metadata["tags"] = ["exercise-check"]
     assert tag_parity(zh, en, "notebooks/en/t.ipynb", "notebooks/zh/t.ipynb") == [
-        "notebooks/en/t.ipynb: cell 7 (t-ex1-check) is tagged ['exercise-check'], but cell 7 of notebooks/zh/t.ipynb "
-        "is tagged ['skip-execution', 'exercise-check']; tags are shared by all languages, like code"]
+        ("notebooks/en/t.ipynb: cell 7 (t-ex1-check) is tagged ['exercise-check'], but cell 7 of notebooks/zh/t.ipynb "
+         "is tagged ['skip-execution', 'exercise-check']; tags are shared by all languages, like code")]
 
 
 # The build: solutions run through their checks, starters and checks never run -------------------------------

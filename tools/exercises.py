@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from tools.notebooks import Notebook
 from tools.paths import SOURCE_LANG
@@ -108,8 +109,8 @@ def lint_exercises(nb, rel: str, require: bool = True) -> list[str]:
         if not require:
             return [f"{at(i)}: tagged {t!r} outside an exercise section (the section starts with a markdown cell "
                     f"id {intro_id!r})" for i, c in enumerate(cells) for t in _tags(c) if t in EXERCISE_TAGS]
-        return [f"{rel}: no exercise section: the last section must start with a markdown cell id {intro_id!r} "
-                f"headed {SECTION_HEADING.get(lang, '## …')!r} (format: tools/exercises.py)"]
+        return [(f"{rel}: no exercise section: the last section must start with a markdown cell id {intro_id!r} "
+                 f"headed {SECTION_HEADING.get(lang, '## …')!r} (format: tools/exercises.py)")]
     start = ids.index(intro_id)
     for i, c in enumerate(cells[:start]):
         problems += [f"{at(i)}: tagged {t!r} before the exercise section (tags of the exercise format belong "
@@ -190,7 +191,7 @@ def tag_parity(source, translation, rel: str, source_rel: str) -> list[str]:
     """Code cells carry the same tags in every language: zh and en share one execution, so a tag that differs
     (`skip-execution` above all) would make one page's outputs come from code run differently."""
     problems = []
-    for i, (a, b) in enumerate(zip(source.cells, translation.cells), start=1):
+    for i, (a, b) in enumerate(zip(source.cells, translation.cells, strict=False), start=1):  # parity reports a count mismatch
         if a.cell_type == b.cell_type == "code" and _tags(a) != _tags(b):
             problems.append(f"{rel}: cell {i} ({b.get('id')}) is tagged {_tags(b)}, but cell {i} of {source_rel} "
                             f"is tagged {_tags(a)}; tags are shared by all languages, like code")
@@ -303,4 +304,4 @@ def folded_html(html: str, lang: str, nb: Any) -> str:
     return doc.html
 
 
-__all__ = ["lint_exercises", "tag_parity", "check_notebooks", "fold_solutions", "folded_html", "summary_text"]
+__all__ = ["check_notebooks", "fold_solutions", "folded_html", "lint_exercises", "summary_text", "tag_parity"]

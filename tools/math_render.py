@@ -19,8 +19,8 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 #: Elements whose text is never prose: `$` there is code, data or already math.
 SKIP = frozenset({"pre", "code", "script", "style", "textarea", "math", "svg", "kbd", "samp"})
 # Plain-text patterns (applied to the text of one text node).
-_DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
-_INLINE = re.compile(r"(?<![\\$\w])\$(?![\s$])(.+?)(?<![\s\\])\$(?![\w$])", re.S)
+_DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
+_INLINE = re.compile(r"(?<![\\$\w])\$(?![\s$])(.+?)(?<![\s\\])\$(?![\w$])", re.DOTALL)
 
 
 def _mathml(tex: str, display: bool) -> str:
