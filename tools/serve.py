@@ -17,9 +17,10 @@ rendered -- and on a save renders only what the save changed:
   the served one only once it succeeded;
 - snippets/*.py: nothing is rendered (notebooks hold copies); the stale copies are named.
 
-The edited page is rendered first and the browser told at once; what depends on it follows (the other
-language's stale-translation notice, the translation-status pages), then, once the edits pause, mkdocs'
-`on_post_build` of the touched languages (search index, notebook.css).
+The edited page is rendered first and the browser told at once; what depends on it waits until the saves
+pause (IDLE_S): the other language's page of the topic (its stale-translation notice), the translation-status
+pages, the topic's source checks as notes, then mkdocs' `on_post_build` of the touched languages (search
+index, notebook.css).
 
 What differs from `make build` (which stays the exact, atomic build of site/):
 - the site is written under build/serve/ (site/ is never touched) and links to this server's origin
