@@ -14,13 +14,16 @@ max-age=600`), then, with Debian's chromium driven by playwright:
   what Lighthouse's load no longer sees is measured here: the bytes, main-thread blocking and time to ready
   that the first pointer movement costs on each page, under Lighthouse's 4x CPU slowdown;
 - Lighthouse (npm `lighthouse`, installed into node_modules/ when missing; default mobile settings with
-  simulated throttling) for the home page and every topic page of each language: performance and
-  accessibility scores, and the accessibility audits that fail.
+  simulated throttling) for the home page and every topic page of each language, `--runs N` times each (a
+  fresh browser each time): the lowest and the median performance score, the highest Total Blocking Time
+  and the run with the median score's LCP and accessibility, and the accessibility audits that fail.
 
-Budgets (issue 6): a notebook topic page ≤ 150 KiB first load and ≤ 40 KiB repeat; the search index ≤ 500 KiB
-raw; Lighthouse performance ≥ 98 and accessibility 100. Exits 1 when a budget is missed.
+Budgets (issues 6 and 15): a notebook topic page ≤ 150 KiB first load and ≤ 40 KiB repeat; the search index
+≤ 500 KiB raw; Lighthouse performance ≥ 98 in every run (not only the median's) and accessibility 100. Exits 1
+when a budget is missed. Lighthouse's simulated throttling scales the main-thread work it observes, so a
+busy machine lowers the scores: run it on a quiet machine and say how quiet it was.
 
-  python benchmarks/pages.py [--no-lighthouse] [--lang zh] [--verbose]
+  python benchmarks/pages.py [--no-lighthouse] [--lang zh] [--page zh/topics/init/] [--runs 5] [--verbose]
 """
 from __future__ import annotations
 
@@ -345,7 +348,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--lang", action="append", help="only this language (repeatable)")
     ap.add_argument("--verbose", action="store_true", help="list every transferred resource")
     ap.add_argument("--runs", type=int, default=3,
-                    help="Lighthouse runs per page; the median-performance run is reported (default 3)")
+                    help="Lighthouse runs per page (default 3; issue 15's check is 5): the lowest and median "
+                         "performance, the highest TBT; every run must reach the budget")
+    ap.add_argument("--page", action="append",
+                    help="only this page, as a site path such as zh/topics/init/ (repeatable; default: all)")
     args = ap.parse_args(argv)
 
     if not (SITE / "index.html").exists():
@@ -355,7 +361,10 @@ def main(argv: list[str]) -> int:
     httpd, origin = serve(SITE)
     missed = []
     try:
-        paths = [p for lang in langs for p in pages(SITE, lang)]
+        paths = [p for lang in langs for p in pages(SITE, lang) if not args.page or p in args.page]
+        if args.page and len(paths) != len(set(args.page)):
+            print(f"--page: no such page in site/: {sorted(set(args.page) - set(paths))}", file=sys.stderr)
+            return 2
         t0 = time.perf_counter()
         weights = weigh(origin, paths, args.verbose)
         print(f"\nPage weight (bytes sent by a gzip server; first load = cold cache, repeat = same context), "
@@ -385,7 +394,7 @@ def main(argv: list[str]) -> int:
                 missed.append(f"search index {lang}: {s['raw'] / KiB:.1f} KiB, {len(s['leaked'])} output lines, "
                               f"{s['copied']} Copied!")
 
-        targets = [p for lang in langs for p in pages(SITE, lang) if p == f"{lang}/" or is_topic(p)]
+        targets = [p for p in paths if p in {f"{lang}/" for lang in langs} or is_topic(p)]  # home and topic pages
         print("\nFirst interaction (Material's script starts then, overrides/main.html): 4x CPU slowdown, "
               "pointer moved after the load")
         print(f"{'page':34} {'fetched':>10} {'ready ms':>9} {'blocking ms':>12} {'longest ms':>11}")
@@ -395,23 +404,29 @@ def main(argv: list[str]) -> int:
 
         if not args.no_lighthouse:
             exe = lighthouse_bin()
-            print(f"\nLighthouse {LIGHTHOUSE} (mobile, simulated throttling), chromium, median of {args.runs} runs: "
-                  f"target performance ≥ {BUDGET['perf']}, accessibility {BUDGET['a11y']}")
-            print(f"{'page':34} {'perf':>5} {'a11y':>5} {'LCP s':>6} {'TBT ms':>7} {'CLS':>6}   failing a11y audits")
+            runs_n = max(1, args.runs)
+            print(f"\nLighthouse {LIGHTHOUSE} (mobile, simulated throttling), chromium, {runs_n} runs per page "
+                  f"(load average {os.getloadavg()[0]:.1f} at the start): target performance ≥ {BUDGET['perf']} "
+                  f"in every run, accessibility {BUDGET['a11y']}")
+            print(f"{'page':34} {'perf min':>8} {'median':>6} {'TBT max':>8} {'a11y':>5} {'LCP s':>6} {'CLS':>6}   "
+                  "failing a11y audits")
             for path in targets:
-                # Lighthouse varies by several points from run to run on a small machine: report the run
-                # with the median performance score, as Lighthouse's own documentation recommends.
-                runs = [lighthouse(exe, f"{origin}/{path}") for _ in range(max(1, args.runs))]
+                # Lighthouse varies from run to run on a small machine: every run must reach the budget (the
+                # lowest score), the median shows the usual one, the highest TBT the worst main-thread stall.
+                runs = [lighthouse(exe, f"{origin}/{path}") for _ in range(runs_n)]
+                errors = [r["error"] for r in runs if "error" in r]
                 ok = sorted((r for r in runs if "error" not in r), key=lambda r: r["perf"])
-                r = ok[len(ok) // 2] if ok else runs[0]
-                if "error" in r:
-                    print(f"{path:34} error: {r['error']}")
-                    missed.append(f"lighthouse {path}: {r['error']}")
+                if errors:
+                    print(f"{path:34} error in {len(errors)} of {runs_n} runs: {errors[0]}")
+                    missed.append(f"lighthouse {path}: {errors[0]}")
+                if not ok:
                     continue
-                print(f"{path:34} {r['perf']:5d} {r['a11y']:5d} {r['lcp']:6.2f} {r['tbt']:7.0f} {r['cls']:6.3f}   "
-                      f"{', '.join(r['failing'])}", flush=True)
-                if r["perf"] < BUDGET["perf"] or r["a11y"] < BUDGET["a11y"]:
-                    missed.append(f"lighthouse {path}: perf {r['perf']}, a11y {r['a11y']}")
+                r, low, worst_tbt = ok[len(ok) // 2], ok[0]["perf"], max(x["tbt"] for x in ok)
+                print(f"{path:34} {low:8d} {r['perf']:6d} {worst_tbt:8.0f} {r['a11y']:5d} {r['lcp']:6.2f} "
+                      f"{r['cls']:6.3f}   {', '.join(sorted({a for x in ok for a in x['failing']}))}", flush=True)
+                if low < BUDGET["perf"] or min(x["a11y"] for x in ok) < BUDGET["a11y"]:
+                    missed.append(f"lighthouse {path}: perf {', '.join(str(x['perf']) for x in ok)} "
+                                  f"(TBT max {worst_tbt:.0f} ms), a11y {min(x['a11y'] for x in ok)}")
     finally:
         httpd.shutdown()
     print()

@@ -31,6 +31,29 @@ def copy_repo(parent: Path) -> Path:
     return dst
 
 
+#: What a built copy leaves out of build/: side environments of other torch versions (gigabytes), what
+#: remove-language moved aside, and the lock file of the tree it was copied from.
+_BUILD_SKIP = ("compat", "removed", ".lock")
+
+
+def copy_built(parent: Path) -> Path:
+    """A throw-away copy of the repository as the session's build left it: the sources, build/ (execution and
+    render caches, executed notebooks, the render stamps) and site/. A build in it executes and renders only
+    what the test changed: a language whose inputs are unchanged is not rendered again (with `seed_caches`
+    alone, every language renders once from scratch). Call it only once `built_site` has run."""
+    dst = parent / "repo"
+    sources = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", "node_modules")
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skip = set(sources(folder, names))
+        if Path(folder) == ROOT / "build":
+            skip |= {n for n in names if n in _BUILD_SKIP}
+        return skip
+
+    shutil.copytree(ROOT, dst, ignore=ignore, symlinks=True)
+    return dst
+
+
 #: The kernelspec every test notebook names.
 KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
 
@@ -68,9 +91,9 @@ def repo_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def built_copy(built_site: Path, repo_copy: Path) -> Path:
-    """A repository copy that starts with the session build's caches (see `seed_caches`)."""
-    return seed_caches(repo_copy)
+def built_copy(built_site: Path, tmp_path: Path) -> Path:
+    """A repository copy as the session's build left it, built (see `copy_built`)."""
+    return copy_built(tmp_path)
 
 
 def run_tools(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

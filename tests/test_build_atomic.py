@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import copy_repo, run_tools, seed_caches
+from conftest import copy_built, run_tools
 
 #: Only a bound on how long to wait for a condition that is polled for; no test relies on the time itself.
 DEADLINE_S = 600
@@ -30,11 +31,9 @@ def _env(repo: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def built_tree(tmp_path_factory) -> Path:
-    """A copy of the repository, built once for this module."""
-    repo = seed_caches(copy_repo(tmp_path_factory.mktemp("atomic")))
-    run_tools(repo, "build")
-    return repo
+def built_tree(built_site: Path, tmp_path_factory) -> Path:
+    """A copy of the repository as the session's build left it (sources, build/, site/: conftest.copy_built)."""
+    return copy_built(tmp_path_factory.mktemp("atomic"))
 
 
 @pytest.fixture()
@@ -161,6 +160,30 @@ def test_a_render_cache_entry_cut_short_is_dropped_not_a_traceback(tree):
     assert f"build/render-cache/zh/{entries[0].name}: unreadable render cache entry removed" in proc.stdout, proc.stdout
 
 
+def test_a_language_that_fails_publishes_no_language(tree):
+    """Languages render concurrently (one process each, up to --jobs): when one fails, the others' finished
+    renders are not published either, the error names the failing language's config and warning, and no
+    temporary folder is left; the next good build publishes both."""
+    site = tree / "site"
+    before = {lang: site_snapshot(site / lang) for lang in ("zh", "en")}
+    edit_prose(tree)  # zh and en both render again
+    index = tree / "docs/en/index.md"
+    good = index.read_text(encoding="utf-8")
+    index.write_text(good + "\n[a broken link](no-such-page.md)\n", encoding="utf-8")  # a warning: strict fails
+    proc = run_tools(tree, "build", "--jobs", "2", check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "mkdocs.en.yml: mkdocs build failed" in proc.stderr and "link 'no-such-page.md'" in proc.stderr, proc.stderr
+    assert "render zh: done in" in proc.stdout and "render en: failed" in proc.stdout, proc.stdout  # zh really finished
+    assert {lang: site_snapshot(site / lang) for lang in ("zh", "en")} == before
+    assert leftovers(site) == []
+
+    index.write_text(good, encoding="utf-8")
+    proc = run_tools(tree, "build", "--jobs", "2")
+    assert re.search(r"^rendered zh in [\d.]+ s, en in [\d.]+ s$", proc.stdout, re.MULTILINE), proc.stdout
+    assert "新增的一句话" in (site / "zh/topics/parameter/index.html").read_text(encoding="utf-8")
+    assert leftovers(site) == []
+
+
 # Concurrent builds ----------------------------------------------------------------------------------
 
 def test_a_second_build_is_refused_while_one_holds_the_lock(tree):
@@ -201,11 +224,13 @@ def test_a_lock_left_by_a_killed_process_does_not_block(tree):
 
 def test_a_deleted_topic_leaves_the_site(tree):
     topic = "internals"
+    table = tree / "languages.yml"  # the shared navigation; mkdocs.<lang>.yml are generated from it
+    table.write_text("".join(line for line in table.read_text(encoding="utf-8").splitlines(keepends=True)
+                             if f"topics/{topic}.ipynb" not in line), encoding="utf-8")
+    run_tools(tree, "languages")
     for lang in ("zh", "en"):
         (tree / f"notebooks/{lang}/{topic}.ipynb").unlink()
-        cfg = tree / f"mkdocs.{lang}.yml"
-        cfg.write_text("".join(line for line in cfg.read_text(encoding="utf-8").splitlines(keepends=True)
-                               if f"topics/{topic}.ipynb" not in line), encoding="utf-8")
+        assert f"topics/{topic}.ipynb" not in (tree / f"mkdocs.{lang}.yml").read_text(encoding="utf-8")
         index = tree / f"docs/{lang}/index.md"
         index.write_text("".join(line for line in index.read_text(encoding="utf-8").splitlines(keepends=True)
                                  if f"topics/{topic}.ipynb" not in line), encoding="utf-8")

@@ -21,6 +21,9 @@ import json
 import logging
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -163,39 +166,139 @@ def drop_broken_render_cache(lang: str) -> list[Path]:
     return removed
 
 
-def render(lang: str) -> float:
-    """Render one language with mkdocs (strict) into a temporary folder, then swap it in; returns the seconds
-    it took. On any failure or interruption the published site/<lang> is left as it was."""
+def _new_tmp(lang: str) -> Path:
+    """A fresh, empty, world-readable temporary render folder beside site/<lang> (`clean_leftovers` knows its
+    prefix, so one left by a killed build is removed by the next)."""
+    SITE.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{lang}-", dir=SITE))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; the published folder must be readable by a web server
+    return tmp
+
+
+def _render_into(lang: str, tmp: Path) -> None:
+    """Render one language with mkdocs (strict) into `tmp`; a BuildError names the config and every warning."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
-    t0 = time.perf_counter()
     handler = _FailOnWarning()
     log = logging.getLogger("mkdocs")
     log.addHandler(handler)
     os.chdir(ROOT)  # mkdocs-jupyter's render cache_dir is relative to the working directory
-    tmp = None
     try:
         config = load_config(str(config_file(lang)))
-        final = Path(config.site_dir)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name}-", dir=final.parent))
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the published folder must be readable by a web server
+        if Path(config.site_dir).resolve() != (SITE / lang).resolve():
+            raise BuildError(f"{config_file(lang).name}: site_dir must be site/{lang}, not {config.site_dir}")
         config.site_dir = str(tmp)  # the hooks and plugins write into config.site_dir, so into tmp
         build(config)
+    except BuildError:
+        raise
     except Exception as e:  # mkdocs logs the cause, then raises Abort / ConfigurationError
         logged = "".join(f"\n  {m}" for m in handler.messages)
         raise BuildError(f"{config_file(lang).name}: mkdocs build failed: {e}{logged}") from e
-    else:
-        if handler.messages:
-            raise BuildError(f"{config_file(lang).name}: mkdocs reported warnings (strict):\n  " + "\n  ".join(handler.messages))
-        swap_in(tmp, final)
+    finally:
+        log.removeHandler(handler)
+    if handler.messages:
+        raise BuildError(f"{config_file(lang).name}: mkdocs reported warnings (strict):\n  " + "\n  ".join(handler.messages))
+
+
+def render(lang: str) -> float:
+    """Render one language with mkdocs (strict) into a temporary folder, then swap it in; returns the seconds
+    it took. On any failure or interruption the published site/<lang> is left as it was."""
+    t0 = time.perf_counter()
+    tmp = _new_tmp(lang)
+    try:
+        _render_into(lang, tmp)
+        swap_in(tmp, SITE / lang)
         tmp = None
     finally:  # also on KeyboardInterrupt: the half-written render goes, the published site stays
-        log.removeHandler(handler)
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     return time.perf_counter() - t0
+
+
+#: How a render child reports a BuildError to the build (the rest of its stderr is passed through).
+_ERROR_MARK = "render-error: "
+
+
+def render_child(lang: str, tmp: str, parent: str) -> int:
+    """Entry point of one language's render process (see `render_concurrently`): render into `tmp`, never
+    swap (the build does that once every language succeeded). It dies with the build: a build killed by
+    SIGKILL leaves no render running that could write into site/ behind the next build's back."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux): killed when the build goes
+    except (OSError, AttributeError):  # not Linux: a killed build's render runs to its end, into its tmp folder
+        pass
+    if os.getppid() != int(parent):  # the build died before the line above took effect
+        return 1
+    try:
+        _render_into(lang, Path(tmp))
+    except BuildError as e:
+        print(_ERROR_MARK + str(e).replace("\n", "\n" + _ERROR_MARK), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the build reports it once
+        return 130
+    return 0
+
+
+def render_concurrently(langs: list[str], jobs: int) -> dict[str, float]:
+    """Render `langs`, up to `jobs` at once, each in a process of its own (mkdocs, its plugins and the hooks
+    keep module-level state, so languages cannot share one process), then publish them together.
+
+    Each child renders into a temporary folder made here; only when every language has succeeded are they
+    swapped in, one by one in language order, so a failed or interrupted build leaves every language as it
+    was. One line is printed per language as it finishes (its own output first, unmixed); the error raised
+    is the first failing language's, in language order, whatever finished first. Returns seconds per
+    language (wall time of its process)."""
+    code_root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (code_root, os.environ.get("PYTHONPATH")) if p)}
+    tmps = {lang: _new_tmp(lang) for lang in langs}
+    pending, running = list(langs), {}
+    seconds: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    try:
+        while pending or running:
+            while pending and len(running) < jobs and not errors:
+                lang = pending.pop(0)
+                log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+                proc = subprocess.Popen(
+                    [sys.executable, "-c", "import sys; from tools.site import render_child; "
+                     "sys.exit(render_child(*sys.argv[1:]))", lang, str(tmps[lang]), str(os.getpid())],
+                    cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                running[lang] = (proc, log, time.perf_counter())
+            if errors:  # no new language starts after a failure; the running ones finish
+                pending.clear()
+            for lang, (proc, log, t0) in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                del running[lang]
+                log.seek(0)
+                out = log.read()
+                log.close()
+                said = [ln.removeprefix(_ERROR_MARK) for ln in out.splitlines() if ln.startswith(_ERROR_MARK)]
+                chatter = "".join(ln + "\n" for ln in out.splitlines() if not ln.startswith(_ERROR_MARK))
+                if chatter:
+                    print(chatter, end="")
+                if proc.returncode == 0:
+                    seconds[lang] = time.perf_counter() - t0
+                    print(f"render {lang}: done in {seconds[lang]:.1f} s", flush=True)
+                else:
+                    errors[lang] = "\n".join(said) or f"{config_file(lang).name}: the render process exited with {proc.returncode}"
+                    print(f"render {lang}: failed", flush=True)
+            if running:
+                time.sleep(0.05)
+        if errors:
+            raise BuildError(errors[min(errors, key=langs.index)])
+        for lang in langs:  # every language succeeded: publish them
+            swap_in(tmps.pop(lang), SITE / lang)
+    finally:  # failure or interruption (Ctrl-C, SIGTERM as KeyboardInterrupt): stop the children, drop the renders
+        for proc, log, _ in running.values():
+            proc.kill()
+            proc.wait()
+            log.close()
+        for tmp in tmps.values():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return seconds
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -266,13 +369,20 @@ def inputs_fingerprint(lang: str) -> str:
     return h.hexdigest()
 
 
-def build_all(executed: Path) -> dict[str, float | None]:
-    """Assemble and render every language; returns seconds per language (None: unchanged, not rendered)."""
+def build_all(executed: Path, jobs: int | None = None) -> dict[str, float | None]:
+    """Assemble and render every language; returns seconds per language (None: unchanged, not rendered).
+
+    Languages whose inputs changed render concurrently, up to `jobs` at once (default: as for execution,
+    JOBS or the number of CPUs; 1: one after another, in this process), each still atomic."""
+    from tools.execute import resolve_jobs
+
+    jobs = resolve_jobs(jobs)
     langs = languages()
     for line in clean_leftovers():
         print(f"site/: {line}")
     prune_executed(executed)
     timings: dict[str, float | None] = {}
+    todo: dict[str, str] = {}  # language -> fingerprint of its inputs
     for lang in langs:
         if not config_file(lang).exists():
             raise BuildError(f"notebooks/{lang}/ exists but {config_file(lang).name} does not (run `make new-language LANG={lang}`)")
@@ -285,8 +395,16 @@ def build_all(executed: Path) -> dict[str, float | None]:
         stamp.unlink(missing_ok=True)
         for entry in drop_broken_render_cache(lang):
             print(f"{entry.relative_to(ROOT)}: unreadable render cache entry removed (a build was interrupted)")
-        timings[lang] = render(lang)
-        write_text_atomic(stamp, fingerprint)
+        todo[lang] = fingerprint
+    if jobs > 1 and len(todo) > 1:
+        timings.update(render_concurrently(list(todo), jobs))
+        for lang, fingerprint in todo.items():
+            write_text_atomic(BUILD / f"rendered-{lang}.sha256", fingerprint)
+    else:
+        for lang, fingerprint in todo.items():
+            timings[lang] = render(lang)
+            write_text_atomic(BUILD / f"rendered-{lang}.sha256", fingerprint)
+    timings = {lang: timings[lang] for lang in langs}  # language order, whatever finished first
     for stale in sorted(set(p.name for p in SITE.iterdir() if p.is_dir() and not p.name.startswith(".")) - set(langs)) if SITE.exists() else ():
         aside = SITE / f"{OLD_PREFIX}{stale}"  # moved aside first: the folder goes whole or not at all
         os.rename(SITE / stale, aside)
