@@ -196,7 +196,12 @@ def generate(script: Path, box: Sandbox | None = None, cache: Path | None = None
         for old in (cache / name).iterdir():  # one entry per explorer: the current one (runs in flight stay)
             if old != tmp and not old.name.startswith(".tmp-"):
                 shutil.rmtree(old, ignore_errors=True)
-        os.replace(tmp, folder)  # atomic: a reader sees no entry or a whole one (.complete inside)
+        try:
+            os.replace(tmp, folder)  # atomic: a reader sees no entry or a whole one (.complete inside)
+        except OSError:
+            if not (folder / ".complete").is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another build filed the same key meanwhile: same output
         log(f"explorer {name} … generated {len(spec['variants'])} variants in {seconds:.1f} s")
     else:
         log(f"explorer {name} … cached (generator and torch unchanged)")
