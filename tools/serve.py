@@ -211,22 +211,29 @@ def warm_notebook_rendering() -> list[str]:
 
 
 def assemble(lang: str, executed: Path, dst: Path) -> Path:
-    """Lay out a language's docs tree in `dst`, as tools/site.py's `assemble` does for build/docs/<lang>:
-    its pages (a new language starts from the source's), the assets, the executed notebooks of its current
-    topics as topics/<topic>.ipynb, and the generated pages."""
-    from tools import generated_pages
+    """A language's docs tree in `dst`, laid out by tools/site.py's own `assemble` (pages, assets, the executed
+    notebooks with their figures' text translated, generated pages, explorers) and copied from build/docs/<lang>.
+    The caller holds the build lock: `make build` lays that folder out again itself before it renders."""
+    from tools import site
 
+    built = site.assemble(lang, executed)
     if dst.exists():
         shutil.rmtree(dst)
-    pages = DOCS / lang if (DOCS / lang).is_dir() else DOCS / SOURCE_LANG
-    shutil.copytree(pages, dst)
-    shutil.copytree(DOCS / "assets", dst / "assets")
-    (dst / "topics").mkdir(exist_ok=True)
-    for nb in sorted((executed / lang).glob("*.ipynb")):
-        if (NOTEBOOKS / lang / nb.name).is_file():
-            shutil.copy2(nb, dst / "topics" / nb.name)
-    generated_pages.write_all(lang, dst)
+    shutil.copytree(built, dst)
     return dst
+
+
+def page_notebook(lang: str, executed: Path, scratch: Path) -> Path:
+    """The notebook a topic page is rendered from, as `assemble` makes it: the executed copy, with its
+    figures' text translated into `lang` (tools/figure_text.py)."""
+    from tools import figure_text
+
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
+    shutil.copy2(executed, scratch / executed.name)
+    figure_text.translate_notebooks(scratch, lang)
+    return scratch / executed.name
 
 
 class LanguageSite:
@@ -753,7 +760,7 @@ class Serve:
         """Execute (cached) and build every language; a language that fails is served as its error."""
         from tools.notebooks import all_notebooks
 
-        for leftover in ("site", "docs", "generated"):  # an earlier session's renders
+        for leftover in ("site", "docs", "generated", "pages"):  # an earlier session's renders
             shutil.rmtree(SERVE / leftover, ignore_errors=True)
         t0 = time.perf_counter()
         notebooks = all_notebooks()
@@ -959,7 +966,12 @@ class Serve:
             out.problems[key] = str(e)
             return
         for lang in sorted(langs - full):
-            self._render(lang, f"topics/{topic}.ipynb", EXECUTED / lang / f"{topic}.ipynb", full, out, key)
+            try:
+                source = page_notebook(lang, EXECUTED / lang / f"{topic}.ipynb", SERVE / "pages" / lang)
+            except Exception as e:  # noqa: BLE001 - figure_text names the notebook and cell; shown, last good page kept
+                out.problems[key] = _message(e)
+                continue
+            self._render(lang, f"topics/{topic}.ipynb", source, full, out, key)
 
     def _announce_code_edit(self, group, langs: set[str]) -> None:
         """Say so before a code edit executes (it takes seconds): which topic, and that only it runs."""
