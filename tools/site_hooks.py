@@ -34,18 +34,20 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import jinja2  # noqa: E402
-from mkdocs.exceptions import PluginError  # noqa: E402
-from mkdocs.plugins import CombinedEvent, event_priority  # noqa: E402
-from mkdocs.structure.toc import get_toc  # noqa: E402
-from pymdownx import slugs  # noqa: E402
-from selectolax.lexbor import LexborHTMLParser, LexborNode  # noqa: E402
+import jinja2
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import CombinedEvent, event_priority
+from mkdocs.structure.toc import get_toc
+from pymdownx import slugs
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from tools import code_markup, math_render, notebook_css, seo  # noqa: E402
-from tools.csp import add_csp  # noqa: E402
-from tools.page_context import PageContext  # noqa: E402
-from tools.paths import ROOT, SOURCE_LANG  # noqa: E402
-from tools.sanitize import check_svg_bytes, clean_html, line_of  # noqa: E402
+from tools import code_markup, math_render, notebook_css, seo
+from tools.csp import add_csp
+from tools.exercises import fold_solutions
+from tools.explorers import mount as mount_explorers
+from tools.page_context import PageContext
+from tools.paths import ROOT, SOURCE_LANG
+from tools.sanitize import check_svg_bytes, clean_html, line_of
 
 Transform = Callable[[LexborNode, PageContext], None]
 
@@ -426,6 +428,8 @@ TRANSFORMS: list[Transform] = [
     heading_ids,
     toc_from_headings,
     insert_stamp_and_notice,
+    fold_solutions,  # exercises: each solution folded in a closed <details> (tools/exercises.py)
+    mount_explorers,  # explorers: controls + the default figure after their cell (tools/explorers.py)
     # ---- these read the finished content: keep them last ----
     search_copy,
     describe,
