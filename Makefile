@@ -13,7 +13,7 @@ $(SETUP): requirements.txt debian-packages.txt tools/setup.sh
 	tools/setup.sh
 
 serve: $(SETUP)  ## set up, execute (cached), build and serve both languages on http://127.0.0.1:8000, rebuilt on save (PORT=0: a free port)
-	$(PY) -m tools.serve $(if $(PORT),--port $(PORT))
+	$(PY) -m tools serve $(if $(PORT),--port $(PORT))
 
 build: $(SETUP)  ## set up, execute the notebooks (cached) and write the static site to site/
 	$(PY) -m tools build

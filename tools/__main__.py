@@ -8,7 +8,6 @@ user asked for, and `execute --shard 1/2 extra` cannot execute more than one sha
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from collections.abc import Callable
@@ -148,30 +147,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a port number")
-    return int(text)
+def cmd_serve(args: argparse.Namespace) -> int:
+    """serve both languages on http://127.0.0.1:8000, rebuilt on save, the open page reloaded (tools/serve.py)"""
+    from tools import serve
+
+    return serve.main(args.serve_args)
 
 
 def _setup_serve(p: argparse.ArgumentParser) -> None:
-    p.add_argument("port", nargs="?", type=_port, default=8000, metavar="PORT", help="the port on 127.0.0.1 (default: 8000)")
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    """serve site/ on http://127.0.0.1:8000"""
-    import contextlib
-    import functools
-    import http.server
-
-    from tools.paths import SITE
-
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SITE))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as httpd:
-        print(f"serving site/ on http://127.0.0.1:{args.port}/ (zh: /zh/, en: /en/); Ctrl-C stops")
-        with contextlib.suppress(KeyboardInterrupt):
-            httpd.serve_forever()
-    return 0
+    # main() hands `serve …` to tools/serve.py before parsing, so its own parser answers --help and options
+    p.add_argument("serve_args", nargs=argparse.REMAINDER, metavar="...", help="tools/serve.py's options (--port, --jobs, --poll)")
 
 
 def _setup_sync_snippets(p: argparse.ArgumentParser) -> None:
@@ -302,15 +287,6 @@ COMMANDS: dict[str, Command] = {name.removeprefix("cmd_").replace("_", "-"): fn
                                 for name, fn in list(globals().items()) if name.startswith("cmd_")}
 
 
-def _live_serve() -> Callable[[list[str]], int] | None:
-    """tools/serve.py's `main(argv)` (the live-reload server) once it exists; else None (serve site/ as is)."""
-    if importlib.util.find_spec("tools.serve") is None:
-        return None
-    from tools import serve
-
-    return getattr(serve, "main", None)
-
-
 def parser() -> argparse.ArgumentParser:
     """The whole command line: one subcommand per `cmd_*` function, its one-line help from the docstring.
     Each subcommand's parser is kept on the top one's `commands`, so that an unknown option is reported by
@@ -321,8 +297,6 @@ def parser() -> argparse.ArgumentParser:
     commands: dict[str, argparse.ArgumentParser] = {}
     for name, fn in COMMANDS.items():
         summary = (fn.__doc__ or "").strip().splitlines()[0]
-        if name == "serve" and importlib.util.find_spec("tools.serve") is not None:
-            summary = "serve both languages on http://127.0.0.1:8000, rebuilt on save, the open page reloaded (tools/serve.py)"
         p = sub.add_parser(name, help=summary, description=summary, allow_abbrev=False)
         setup = globals().get(f"_setup_{name.replace('-', '_')}")
         if setup is not None:
@@ -338,10 +312,11 @@ def main(argv: list[str]) -> int:
     if not argv:
         top.print_help()
         return 0
-    live = _live_serve() if argv[0] == "serve" else None
     try:
-        if live is not None:  # the live server parses its own options (and answers --help itself)
-            return live(argv[1:])
+        if argv[0] == "serve":  # the live server parses its own options (and answers --help itself)
+            from tools import serve
+
+            return serve.main(argv[1:])
         args, extra = top.parse_known_args(argv)
         if extra:
             args.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
