@@ -30,14 +30,15 @@ import itertools
 import json
 import sys
 import textwrap
+from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 
-matplotlib.use("svg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, get_worker_info  # noqa: E402
+mpl.use("svg")
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.patches import Rectangle
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, get_worker_info
 
 N = 10  # dataset size: sample i is i
 SEED = 0
@@ -231,17 +232,15 @@ def main(argv: list[str]) -> None:
     names = [c["name"] for c in CONTROLS]
     variants = []
     for values in itertools.product(*[[o["value"] for o in c["options"]] for c in CONTROLS]):
-        p = dict(zip(names, values))
+        p = dict(zip(names, values, strict=True))
         if only is not None and p != only:
             continue
         data = run(p)
-        with open(file_name(p), "w", encoding="utf-8") as f:
-            f.write(figure(data))
+        Path(file_name(p)).write_text(figure(data), encoding="utf-8")
         variants.append({"params": p, "figure": file_name(p), "alt": alt(data), "data": data})
     spec = {"name": "data-batching", "topic": "data-batching", "after_cell": "data-batching-31", "title": TITLE,
             "controls": CONTROLS, "default": DEFAULT, "variants": variants}
-    with open("variants.json", "w", encoding="utf-8") as f:
-        json.dump(spec, f, ensure_ascii=False, indent=1)
+    Path("variants.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

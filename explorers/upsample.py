@@ -26,13 +26,14 @@ import re
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 
-matplotlib.use("svg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
+mpl.use("svg")
+import matplotlib.pyplot as plt
+import torch
+import torch.nn as nn
 
 MODES = ["nearest", "nearest-exact", "bilinear", "bicubic", "area"]
 SCALES = ["1.5", "2", "2.5", "3"]
@@ -147,7 +148,7 @@ def figure(data: dict, image: torch.Tensor, scale: float) -> str:
         a.axhline(ROW, color="white", lw=0.6, ls=":")
         # Profile of row ROW: input pixels as steps, output pixels as points at their centres (input units).
         src = image[0, 0, ROW].tolist()
-        c.stairs(src, [x for x in range(len(src) + 1)], color="0.55", label="input row")
+        c.stairs(src, list(range(len(src) + 1)), color="0.55", label="input row")
         out_row = data["output"][out_r]
         centres = [(i + 0.5) * len(src) / w for i in range(w)]
         c.plot(centres, out_row, "o-", ms=3, lw=1, color="#c63d1f", label="output row")
@@ -191,8 +192,8 @@ def main(argv: list[str]) -> None:
     names = [c["name"] for c in CONTROLS]
     variants = []
     for values in itertools.product(*[[o["value"] for o in c["options"]] for c in CONTROLS]):
-        p = dict(zip(names, values))
-        if only is not None and p["mode"] != only["mode"] or only is not None and p["scale"] != only["scale"]:
+        p = dict(zip(names, values, strict=True))
+        if (only is not None and p["mode"] != only["mode"]) or (only is not None and p["scale"] != only["scale"]):
             continue  # (the other align_corners values of the same mode and scale are needed for "identical to")
         variants.append((p, run(p, image)))
     done = []
@@ -202,13 +203,11 @@ def main(argv: list[str]) -> None:
         same_as = next((str(ALIGN[q["align_corners"]]) for q, d in variants
                         if q != p and q["mode"] == p["mode"] and q["scale"] == p["scale"]
                         and "output" in d and d.get("output") == data.get("output")), None) if "output" in data else None
-        with open(file_name(p), "w", encoding="utf-8") as f:
-            f.write(figure(data, image, float(p["scale"])))
+        Path(file_name(p)).write_text(figure(data, image, float(p["scale"])), encoding="utf-8")
         done.append({"params": p, "figure": file_name(p), "alt": alt(data, image, same_as), "data": data})
     spec = {"name": "upsample", "topic": "upsample", "after_cell": "upsample-21", "title": TITLE,
             "controls": CONTROLS, "default": DEFAULT, "variants": done}
-    with open("variants.json", "w", encoding="utf-8") as f:
-        json.dump(spec, f, ensure_ascii=False, indent=1)
+    Path("variants.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

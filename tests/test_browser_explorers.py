@@ -11,13 +11,12 @@ without an explorer do not load its script, and without JavaScript the default v
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import ROOT
 from test_browser import Site, _new_page, browser, site  # noqa: F401 - fixtures, served and launched as there
+
 from tools import explorers
 from tools.notebooks import languages, topics
 
@@ -67,7 +66,7 @@ def _next(values: list[str], current: str) -> str:
     return values[(values.index(current) + 1) % len(values)]
 
 
-def _visit(browser, site: Site, lang: str, name: str, **context):  # noqa: F811
+def _visit(browser, site: Site, lang: str, name: str, **context):
     entry = _manifest(lang, name)
     page, watch = _new_page(browser, site, viewport={"width": 1280, "height": 900}, **context)
     page.goto(site.url(f"{lang}/topics/{entry['topic']}/"), wait_until="load")
@@ -89,7 +88,7 @@ def _clean(watch, site: Site) -> list[str]:
 
 @pytest.mark.parametrize("lang", languages())
 @pytest.mark.parametrize("name", NAMES)
-def test_every_control_by_mouse(browser, site, name, lang):  # noqa: F811
+def test_every_control_by_mouse(browser, site, name, lang):
     page, watch, entry = _visit(browser, site, lang, name)
     recorded = _recorded(name)
     fig = page.locator(f'figure.explorer[data-explorer="{name}"]')
@@ -131,11 +130,10 @@ def test_every_control_by_mouse(browser, site, name, lang):  # noqa: F811
 
 @pytest.mark.parametrize("lang", languages())
 @pytest.mark.parametrize("name", NAMES)
-def test_every_control_by_keyboard(browser, site, name, lang):  # noqa: F811
+def test_every_control_by_keyboard(browser, site, name, lang):
     page, watch, entry = _visit(browser, site, lang, name)
     recorded = _recorded(name)
-    fig = page.locator(f'figure.explorer[data-explorer="{name}"]')
-    inside = "document.activeElement && document.activeElement.closest('figure.explorer[data-explorer=\"%s\"]') !== null" % name
+    inside = f"document.activeElement && document.activeElement.closest('figure.explorer[data-explorer=\"{name}\"]') !== null"
     for _ in range(800):  # Tab from the top of the page to the explorer's first control
         page.keyboard.press("Tab")
         if page.evaluate(inside):
@@ -165,7 +163,7 @@ def test_every_control_by_keyboard(browser, site, name, lang):  # noqa: F811
     page.context.close()
 
 
-def test_without_javascript_the_default_shows(browser, site):  # noqa: F811
+def test_without_javascript_the_default_shows(browser, site):
     for name in NAMES:
         lang = languages()[0]
         page, watch, entry = _visit(browser, site, lang, name, java_script_enabled=False)
@@ -178,11 +176,11 @@ def test_without_javascript_the_default_shows(browser, site):  # noqa: F811
         page.context.close()
 
 
-def test_pages_without_an_explorer_do_not_load_its_script(browser, site):  # noqa: F811
+def test_pages_without_an_explorer_do_not_load_its_script(browser, site):
     with_one = {_manifest(lang, n)["topic"] for lang in languages() for n in NAMES}
     lang = languages()[0]
     page, watch = _new_page(browser, site)
-    for topic in [t for t in topics() if t not in with_one][:3] + [""]:
+    for topic in [*[t for t in topics() if t not in with_one][:3], ""]:
         watch.clear()
         page.goto(site.url(f"{lang}/{'topics/' + topic + '/' if topic else ''}"), wait_until="load")
         page.mouse.move(20, 20)  # a first interaction starts Material's script; ours must still not come

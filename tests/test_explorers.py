@@ -14,9 +14,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import ROOT
 from selectolax.lexbor import LexborHTMLParser
 
-from conftest import ROOT
 from tools import explorers
 from tools.explorers import Explorer, ExplorerError
 from tools.page_context import PageContext

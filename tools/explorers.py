@@ -197,7 +197,7 @@ def generate(script: Path, box: Sandbox | None = None, cache: Path | None = None
             if old != tmp and not old.name.startswith(".tmp-"):
                 shutil.rmtree(old, ignore_errors=True)
         try:
-            os.replace(tmp, folder)  # atomic: a reader sees no entry or a whole one (.complete inside)
+            tmp.replace(folder)  # atomic: a reader sees no entry or a whole one (.complete inside)
         except OSError:
             if not (folder / ".complete").is_file():
                 raise
@@ -337,7 +337,7 @@ def problems_of(spec: Any, folder: Path, name: str, site_langs: list[str] | None
 
     variants = spec["variants"]
     if not isinstance(variants, list):
-        return p + ["variants: expected a list"]
+        return [*p, "variants: expected a list"]
     if len(variants) > MAX_VARIANTS:
         p.append(f"variants: {len(variants)} (at most {MAX_VARIANTS})")
     seen: dict[tuple, int] = {}
@@ -371,7 +371,7 @@ def problems_of(spec: Any, folder: Path, name: str, site_langs: list[str] | None
         if "data" not in v:
             p.append(f"{at}.data: missing (what the run recorded, from which the alt text was made)")
     if values and all(values.values()):
-        missing = [dict(zip(values, combo)) for combo in itertools.product(*values.values()) if combo not in seen]
+        missing = [dict(zip(values, combo, strict=True)) for combo in itertools.product(*values.values()) if combo not in seen]
         if missing:
             shown = "; ".join(json.dumps(m) for m in missing[:5])
             p.append(f"variants: {len(missing)} combination(s) of the controls have no variant: {shown}"

@@ -61,14 +61,13 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tools.notebooks import BuildError
-from tools.paths import BUILD, DOCS, NOTEBOOKS, ROOT, SNIPPETS, SOURCE_LANG, config_file
+from tools.paths import BUILD, DOCS, NOTEBOOKS, ROOT, SOURCE_LANG, config_file
 
 SERVE = BUILD / "serve"
 EXECUTED = SERVE / "executed"
@@ -115,7 +114,7 @@ def _strict(what: str):
     except BuildError:
         raise
     except Exception as e:  # mkdocs logs the cause (the hooks' PluginError names file and cell), then raises
-        said = list(dict.fromkeys(handler.messages + [str(e)]))
+        said = list(dict.fromkeys([*handler.messages, str(e)]))
         raise BuildError(f"{what}:\n  " + "\n  ".join(m for m in said if m)) from e
     finally:
         log.removeHandler(handler)
@@ -424,16 +423,16 @@ class Hub:
 class _Handler(BaseHTTPRequestHandler):
     """Files of the served languages, the reload script and its event stream; nothing else."""
 
-    server: "DevServer"
+    server: DevServer
     protocol_version = "HTTP/1.0"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request would bury the rebuild messages
 
-    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+    def do_HEAD(self) -> None:
         self.do_GET(head=True)
 
-    def do_GET(self, head: bool = False) -> None:  # noqa: N802
+    def do_GET(self, head: bool = False) -> None:
         state = self.server.state
         path = unquote(urlsplit(self.path).path)
         if path == "/__reload.js":
@@ -559,7 +558,7 @@ class DevServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port: int, state: "Serve"):
+    def __init__(self, port: int, state: Serve):
         self.state = state
         super().__init__(("127.0.0.1", port), _Handler)
 
@@ -1036,7 +1035,6 @@ class Serve:
         from tools import generated_pages
 
         for lang in sorted(langs & set(self.sites)):
-            site = self.sites[lang]
             scratch = SERVE / "generated" / lang
             scratch.mkdir(parents=True, exist_ok=True)
             try:
