@@ -45,10 +45,11 @@ def build(repo: Path, jobs: int) -> tuple[float, int, int, str]:
 
 
 def edit_cell(path: Path, kind: str, change) -> None:
-    """Edit the last cell of `kind` that carries no tags: exercise cells (starter, check, solution) have rules
-    of their own that an appended line would break."""
+    """Edit the last cell of `kind` that carries no tags and is no snippet copy: exercise cells (starter, check,
+    solution) and copies of snippets/ have rules of their own that an appended line would break."""
     nb = json.loads(path.read_text(encoding="utf-8"))
-    cell = next(c for c in reversed(nb["cells"]) if c["cell_type"] == kind and not c["metadata"].get("tags"))
+    cell = next(c for c in reversed(nb["cells"]) if c["cell_type"] == kind and not c["metadata"].get("tags")
+                and not "".join(c["source"]).startswith("# snippet:"))
     src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
     cell["source"] = change(src)
     path.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
