@@ -15,7 +15,19 @@ def test_every_override_is_guarded():
     from conftest import ROOT
 
     ours = {p.relative_to(ROOT).as_posix() for p in (ROOT / "overrides").rglob("*.html")}
-    assert ours - set(theme_guard.REPLACED.values()) <= {"overrides/404.html"}, "an override without an upstream copy"
+    assert ours - set(theme_guard.REPLACED.values()) <= set(theme_guard.OWN), "an override without an upstream copy"
+    assert not set(theme_guard.OWN) & set(theme_guard.REPLACED.values())
+    upstream = {p.relative_to(theme_guard.installed_templates()).as_posix()
+                for p in theme_guard.installed_templates().rglob("*.html")}
+    shadowing = {f.removeprefix("overrides/") for f in theme_guard.OWN} & upstream
+    assert shadowing == {"404.html"}, "one of our own templates shadows Material's (only the 404 page is meant to)"
+
+
+def test_the_private_names_serve_uses_exist(monkeypatch):
+    assert theme_guard.missing_private_apis() == []
+    monkeypatch.setattr(theme_guard, "PRIVATE_APIS", [("mkdocs.commands.build", "_gone_in_a_release", "renders")])
+    assert theme_guard.missing_private_apis() == [
+        "mkdocs.commands.build._gone_in_a_release is gone (tools/serve.py renders); re-port tools/serve.py"]
 
 
 def test_a_changed_template_is_named(tmp_path):

@@ -27,6 +27,39 @@ REPLACED = {
 }
 
 
+#: Our own templates: they replace nothing in Material (a page part, or a page Material has no template for).
+OWN = {
+    "overrides/404.html": "the bilingual not-found page (replaces Material's whole; nothing of it ported)",
+    "overrides/root.html": "the site root that sends a reader to a language",
+    "overrides/partials/stamp.html": "a page's execution stamp",
+    "overrides/partials/notice.html": "the stale-translation notice",
+}
+
+#: Private names of the stack that `make serve` (tools/serve.py) calls to render one page warm; a release
+#: that renames one makes serve fail, so the guard names them: (module, attribute, what serve does with it).
+PRIVATE_APIS = [
+    ("mkdocs.commands.build", "_populate_page", "reads one page's markdown again"),
+    ("mkdocs.commands.build", "_build_page", "renders one page with the kept navigation"),
+    ("mkdocs_jupyter.nbconvert2", "_pygments_highlight", "memoizes code highlighting (optional: slower without)"),
+    ("nbconvert.exporters.templateexporter", "Environment", "caches compiled templates (optional)"),
+]
+
+
+def missing_private_apis() -> list[str]:
+    """One message per private name tools/serve.py relies on that the installed stack no longer has."""
+    import importlib
+
+    problems = []
+    for module, name, why in PRIVATE_APIS:
+        try:
+            found = hasattr(importlib.import_module(module), name)
+        except ImportError:
+            found = False
+        if not found:
+            problems.append(f"{module}.{name} is gone (tools/serve.py {why}); re-port tools/serve.py")
+    return problems
+
+
 def installed_templates() -> Path:
     import material
 
