@@ -43,11 +43,12 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools.paths import CHROMIUM, CHROMIUM_ARGS, ROOT, SITE  # noqa: E402
+from tools.paths import CHROMIUM, CHROMIUM_ARGS, ROOT, SITE
 
 LIGHTHOUSE = "lighthouse@12"  # npm spec; installed into ROOT/node_modules (git-ignored)
 KiB = 1024
@@ -67,9 +68,9 @@ class GzipHandler(http.server.BaseHTTPRequestHandler):
 
     root: Path = SITE
     protocol_version = "HTTP/1.1"  # keep-alive, like a real host
-    _gz_cache: dict[tuple[Path, float], bytes] = {}
+    _gz_cache: ClassVar[dict[tuple[Path, float], bytes]] = {}
     _lock = threading.Lock()
-    sent: list[tuple[str, int]] = []  # (path, bytes) since the last reset
+    sent: ClassVar[list[tuple[str, int]]] = []  # (path, bytes) since the last reset
     active = 0  # requests being answered
     last = 0.0  # when a request last started or ended (time.monotonic())
 
@@ -226,7 +227,7 @@ def weigh(origin: str, paths: list[str], verbose: bool) -> dict[str, tuple[int, 
             context.close()
             out[path] = (sum(b for _, b in loads[0]), sum(b for _, b in loads[1]))
             if verbose:
-                for name, got in zip(("first", "repeat"), loads):
+                for name, got in zip(("first", "repeat"), loads, strict=True):
                     print(f"  {path} {name}:")
                     for url, b in sorted(got, key=lambda x: -x[1]):
                         print(f"    {b / KiB:8.1f} KiB  {url}")

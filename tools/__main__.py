@@ -141,7 +141,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             return 1
         stats = execute_all(jobs=jobs)
         print(stats.summary())
-        timings = build_all(EXECUTED)
+        timings = build_all(EXECUTED, jobs=jobs)
     print("rendered " + ", ".join(f"{lang} in {s:.1f} s" if s is not None else f"{lang}: unchanged" for lang, s in timings.items()))
     print(f"build finished in {time.perf_counter() - t0:.1f} s: site/")
     return 0

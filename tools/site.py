@@ -260,10 +260,10 @@ def render_concurrently(langs: list[str], jobs: int) -> dict[str, float]:
         while pending or running:
             while pending and len(running) < jobs and not errors:
                 lang = pending.pop(0)
-                log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+                log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - read and closed when the child ends
                 proc = subprocess.Popen(
-                    [sys.executable, "-c", "import sys; from tools.site import render_child; "
-                     "sys.exit(render_child(*sys.argv[1:]))", lang, str(tmps[lang]), str(os.getpid())],
+                    [sys.executable, "-c", ("import sys; from tools.site import render_child; "
+                                            "sys.exit(render_child(*sys.argv[1:]))"), lang, str(tmps[lang]), str(os.getpid())],
                     cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
                 running[lang] = (proc, log, time.perf_counter())
             if errors:  # no new language starts after a failure; the running ones finish
@@ -405,7 +405,7 @@ def build_all(executed: Path, jobs: int | None = None) -> dict[str, float | None
             timings[lang] = render(lang)
             write_text_atomic(BUILD / f"rendered-{lang}.sha256", fingerprint)
     timings = {lang: timings[lang] for lang in langs}  # language order, whatever finished first
-    for stale in sorted(set(p.name for p in SITE.iterdir() if p.is_dir() and not p.name.startswith(".")) - set(langs)) if SITE.exists() else ():
+    for stale in sorted({p.name for p in SITE.iterdir() if p.is_dir() and not p.name.startswith(".")} - set(langs)) if SITE.exists() else ():
         aside = SITE / f"{OLD_PREFIX}{stale}"  # moved aside first: the folder goes whole or not at all
         os.rename(SITE / stale, aside)
         shutil.rmtree(aside)  # a removed language leaves no pages behind
