@@ -40,7 +40,7 @@ def build(repo: Path, jobs: int) -> tuple[float, int, int, str]:
     if proc.returncode != 0:
         raise BuildFailed(f"build failed:\n{proc.stdout}\n{proc.stderr}")
     m = re.search(r"(\d+) executed, (\d+) from the cache", proc.stdout)
-    rendered = re.search(r"^rendered (.*)$", proc.stdout, re.M)
+    rendered = re.search(r"^rendered (.*)$", proc.stdout, re.MULTILINE)
     return seconds, int(m[1]), int(m[2]), rendered[1] if rendered else ""
 
 
