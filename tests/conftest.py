@@ -103,3 +103,23 @@ def run_tools(repo: Path, *args: str, check: bool = True) -> subprocess.Complete
     if check and proc.returncode != 0:
         raise AssertionError(f"python -m tools {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+# The browser tests' server and chromium: one of each for the whole suite (tests/browser_support.py).
+
+@pytest.fixture(scope="session")
+def site(built_site: Path):
+    """The built site, served on 127.0.0.1 in a thread, at the origin it was built for when that port is free."""
+    from browser_support import serve_site
+
+    with serve_site(built_site) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Debian chromium for every browser test (playwright's sync API allows one at a time)."""
+    from browser_support import launch_browser
+
+    with launch_browser() as b:
+        yield b

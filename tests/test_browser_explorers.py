@@ -14,8 +14,8 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
+from browser_support import Site, _new_page
 from conftest import ROOT
-from test_browser import Site, _new_page, browser, site  # noqa: F401 - fixtures, served and launched as there
 
 from tools import explorers
 from tools.notebooks import languages, topics

@@ -96,15 +96,20 @@ def plant_source(repo: Path, p: dict) -> list[str]:
         entries[n]["en"] = text
         path.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
         return [f"glossary.yml: line {_yaml_line(path, n)} ([{n}].en)"]
+    # The per-language words live in languages.yml (a contributor edits them there); mkdocs.<lang>.yml and the
+    # switcher in mkdocs.yml are generated from it but committed, so a payload may arrive in either.
     if place == "strings":
-        _set_yaml_text(repo / "mkdocs.en.yml", "colab: Open in Colab", f"colab: {_yaml_quoted(text)}")
-        return ["mkdocs.en.yml: line"]
+        _set_yaml_text(repo / "languages.yml", "colab: Open in Colab", f"colab: {_yaml_quoted(text)}")
+        _set_yaml_text(repo / "mkdocs.en.yml", 'colab: "Open in Colab"', f"colab: {_yaml_quoted(text)}")
+        return ["languages.yml: line", "mkdocs.en.yml: line"]
     if place == "site-name":
-        _set_yaml_text(repo / "mkdocs.zh.yml", "site_name: PyTorch 文档笔记", f"site_name: {_yaml_quoted(text)}")
-        return ["mkdocs.zh.yml: line"]
+        _set_yaml_text(repo / "languages.yml", "site_name: PyTorch 文档笔记", f"site_name: {_yaml_quoted(text)}")
+        _set_yaml_text(repo / "mkdocs.zh.yml", 'site_name: "PyTorch 文档笔记"', f"site_name: {_yaml_quoted(text)}")
+        return ["languages.yml: line", "mkdocs.zh.yml: line"]
     if place == "switcher":
+        _set_yaml_text(repo / "languages.yml", "name: 中文 ", f"name: {_yaml_quoted(text)} ")
         _set_yaml_text(repo / "mkdocs.yml", "- name: 中文", f"- name: {_yaml_quoted(text)}")
-        return ["mkdocs.yml: line"]
+        return ["languages.yml: line", "mkdocs.yml: line"]
     if place == "page":
         for lang in LANGS:
             with (repo / f"docs/{lang}/index.md").open("a", encoding="utf-8") as f:

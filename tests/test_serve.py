@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from conftest import copy_repo, run_tools, seed_caches
 
-from tools.paths import CHROMIUM, CHROMIUM_ARGS
 from tools.serve import Change, _inject, classify
 
 TOPIC = "parameter"
@@ -111,19 +110,17 @@ def server(repo: Path):
 
 
 @pytest.fixture(scope="module")
-def page(server: Server):
-    """A browser tab on the zh topic page; console errors (a CSP violation among them) are collected."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        tab = browser.new_page()
-        tab.console_errors = []
-        tab.on("console", lambda m: tab.console_errors.append(m.text) if m.type == "error" else None)
-        tab.goto(f"{server.origin}zh/topics/{TOPIC}/")
-        tab.wait_for_function("() => document.readyState === 'complete'")
-        yield tab
-        browser.close()
+def page(server: Server, browser):
+    """A browser tab on the zh topic page; console errors (a CSP violation among them) are collected.
+    The suite's one chromium (conftest `browser`): playwright's sync API allows one at a time."""
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.console_errors = []
+    tab.on("console", lambda m: tab.console_errors.append(m.text) if m.type == "error" else None)
+    tab.goto(f"{server.origin}zh/topics/{TOPIC}/")
+    tab.wait_for_function("() => document.readyState === 'complete'")
+    yield tab
+    context.close()
 
 
 # ------------------------------------------------------------------------------------- without a server

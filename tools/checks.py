@@ -84,7 +84,7 @@ def file_names_and_links() -> list[str]:
                 from tools.sanitize import check_svg_bytes
 
                 problems += [f"{rel}: {p} is not allowed in an image" for p in check_svg_bytes(path.read_bytes())]
-    for name in ("glossary.yml", "mkdocs.yml", *(p.name for p in ROOT.glob("mkdocs.*.yml"))):
+    for name in ("glossary.yml", "languages.yml", "figure-text.yml", "mkdocs.yml", *(p.name for p in ROOT.glob("mkdocs.*.yml"))):
         if (ROOT / name).is_symlink():
             problems.append(f"{name}: a symbolic link; commit the file itself")
     return problems
@@ -119,12 +119,13 @@ def _scalars(node: yaml.Node, path: str = ""):
 
 
 def plain_text_values(names: list[str] | None = None) -> list[str]:
-    """Glossary terms and every string of the mkdocs configs (per-language words, titles, nav labels, the
-    switcher's names) reach pages through templates: they must be plain text. Named by file, line and key."""
+    """Glossary terms, the language table (languages.yml) and every string of the mkdocs configs generated from
+    it (per-language words, titles, nav labels, the switcher's names) reach pages through templates: they must
+    be plain text. Named by file, line and key."""
     from tools.sanitize import plain_text_problem
 
     problems = []
-    for name in names or ["glossary.yml", "mkdocs.yml", *sorted(p.name for p in ROOT.glob("mkdocs.*.yml"))]:
+    for name in names or ["glossary.yml", "languages.yml", "mkdocs.yml", *sorted(p.name for p in ROOT.glob("mkdocs.*.yml"))]:
         path = ROOT / name
         if not path.is_file():
             continue

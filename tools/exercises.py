@@ -52,9 +52,10 @@ EXERCISE_TAGS = frozenset(t for tags in TAGS.values() for t in tags)
 MIN_EXERCISES, MAX_EXERCISES = 3, 5
 SNIPPET_MARKER = "# snippet: selfcheck.py"
 
-#: Whether `python -m tools check` reports a topic that has no exercise section (every topic has one; a new
-#: topic needs its exercises before it builds). tests/test_exercises.py requires them regardless.
-REQUIRE_IN_CHECK = True
+#: Whether `python -m tools check` reports a topic that has no exercise section. Off: check lints every
+#: exercise section it finds, so a draft topic (and the tests' small throw-away topics) still builds, while
+#: tests/test_exercises.py requires the section on every topic of the repository (`make test` fails without).
+REQUIRE_IN_CHECK = False
 
 
 def _tags(cell) -> list[str]:
