@@ -92,7 +92,11 @@ def test_an_interrupted_render_leaves_the_previous_site_whole(tree, sig):
     def rendering():
         """mkdocs is writing zh: into the temporary folder (static files are copied after the pages are read), or,
         were the render done in place as it once was, the published index.html has been cleaned away already."""
-        tmp = next((p for p in site.glob(".tmp-zh-*") if (p / "assets").is_dir()), None)
+        # Mid-render: static files copied, the search index (written by the search plugin's on_post_build,
+        # mkdocs' last step) not yet. A finished language's temporary folder holds the *previous* site for a
+        # moment after the swap (index and all): signalling then raced the build's own exit (it once ended 0).
+        tmp = next((p for p in site.glob(".tmp-zh-*")
+                    if (p / "assets").is_dir() and not (p / "search" / "search_index.json").exists()), None)
         return tmp or (not (site / "zh/index.html").exists() and site / "zh")
 
     tmp = wait_for(rendering, proc, "the zh render started writing")
