@@ -62,6 +62,36 @@ def edit_prose(repo: Path, topic: str = "parameter", text: str = "\n\n新增的�
     nbformat.write(nb, path)
 
 
+def _render_children(pid: int) -> list[int]:
+    """The build's render processes still running (tools/site.py render_child), by /proc."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmd = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and b"render_child" in cmd:
+            kids.append(int(stat.parent.name))
+    if kids:
+        _SEEN_CHILDREN.add(pid)
+    return kids
+
+
+_SEEN_CHILDREN: set[int] = set()
+
+
+def _has_children_ever(pid: int) -> bool:
+    return pid in _SEEN_CHILDREN
+
+
+def _concurrent() -> bool:
+    """Whether the build renders its two languages in processes (tools.execute.resolve_jobs > 1)."""
+    from tools.execute import resolve_jobs
+
+    return resolve_jobs(None) > 1
+
+
 def wait_for(condition, proc: subprocess.Popen, what: str):
     """Poll `condition` until it returns something truthy; fail if the build ends first."""
     start = time.monotonic()
@@ -95,8 +125,13 @@ def test_an_interrupted_render_leaves_the_previous_site_whole(tree, sig):
         # Mid-render: static files copied, the search index (written by the search plugin's on_post_build,
         # mkdocs' last step) not yet. A finished language's temporary folder holds the *previous* site for a
         # moment after the swap (index and all): signalling then raced the build's own exit (it once ended 0).
+        children = _render_children(proc.pid)  # noted on every poll: whether renders run in processes
         tmp = next((p for p in site.glob(".tmp-zh-*")
                     if (p / "assets").is_dir() and not (p / "search" / "search_index.json").exists()), None)
+        # Concurrent renders (JOBS > 1): the folder counts only while a render process still writes it; after
+        # the swap it holds the previous site while that is removed, file by file.
+        if tmp is not None and not children and (_has_children_ever(proc.pid) or _concurrent()):
+            return None
         return tmp or (not (site / "zh/index.html").exists() and site / "zh")
 
     tmp = wait_for(rendering, proc, "the zh render started writing")
