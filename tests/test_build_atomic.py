@@ -73,16 +73,7 @@ def _render_children(pid: int) -> list[int]:
             continue
         if int(fields[1]) == pid and b"render_child" in cmd:
             kids.append(int(stat.parent.name))
-    if kids:
-        _SEEN_CHILDREN.add(pid)
     return kids
-
-
-_SEEN_CHILDREN: set[int] = set()
-
-
-def _has_children_ever(pid: int) -> bool:
-    return pid in _SEEN_CHILDREN
 
 
 def _concurrent() -> bool:
@@ -125,12 +116,12 @@ def test_an_interrupted_render_leaves_the_previous_site_whole(tree, sig):
         # Mid-render: static files copied, the search index (written by the search plugin's on_post_build,
         # mkdocs' last step) not yet. A finished language's temporary folder holds the *previous* site for a
         # moment after the swap (index and all): signalling then raced the build's own exit (it once ended 0).
-        children = _render_children(proc.pid)  # noted on every poll: whether renders run in processes
+        children = _render_children(proc.pid)
         tmp = next((p for p in site.glob(".tmp-zh-*")
                     if (p / "assets").is_dir() and not (p / "search" / "search_index.json").exists()), None)
         # Concurrent renders (JOBS > 1): the folder counts only while a render process still writes it; after
         # the swap it holds the previous site while that is removed, file by file.
-        if tmp is not None and not children and (_has_children_ever(proc.pid) or _concurrent()):
+        if tmp is not None and not children and _concurrent():
             return None
         return tmp or (not (site / "zh/index.html").exists() and site / "zh")
 

@@ -7,7 +7,6 @@ timeouts only stop a hung test. The tests run in order: each leaves the notebook
 """
 from __future__ import annotations
 
-import json
 import os
 import queue
 import re
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import copy_repo, run_tools, seed_caches
 
+from benchmarks.serve import edit  # the benchmark's editor: a save as an editor makes it
 from tools.serve import Change, _inject, classify
 
 TOPIC = "parameter"
@@ -81,16 +81,6 @@ class Server:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-
-
-def edit(path: Path, kind: str, change) -> None:
-    """Change the first markdown cell or the last code cell of a notebook and save it."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    cells = [c for c in nb["cells"] if c["cell_type"] == kind and "-ex" not in c.get("id", "")]  # not an exercise
-    cell = cells[0] if kind == "markdown" else cells[-1]
-    src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-    cell["source"] = change(src)
-    path.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
